@@ -1,0 +1,266 @@
+//! The consume loop shared by the RPC server, the RPC client's reply queue and
+//! event subscribers.
+//!
+//! For each connection generation it opens a channel, sets the prefetch,
+//! (optionally) declares its queue, consumes, and hands each delivery to a
+//! task. When the connection is lost it starts again on the next generation.
+//! On shutdown it cancels the consumer first (no new deliveries), waits for
+//! the handlers in flight to finish and acknowledge, then closes its channel.
+
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use futures_util::StreamExt;
+use lapin::{
+    Channel, Connection,
+    message::Delivery,
+    options::{
+        BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions,
+        BasicRejectOptions, QueueDeclareOptions,
+    },
+    types::FieldTable,
+};
+use tokio::{sync::watch, task::JoinHandle};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tracing::{debug, info, warn};
+
+use crate::connection::{Broker, Link};
+
+/// Pause before consuming again after a failure on a healthy connection (for
+/// example the queue does not exist yet), so that a persistent error does not spin.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+pub(crate) type DeliveryHandler = Arc<dyn Fn(Delivery) -> BoxFuture + Send + Sync + 'static>;
+
+/// What to consume and how.
+pub(crate) struct ConsumerSpec {
+    pub(crate) queue: String,
+    pub(crate) prefetch: u16,
+    /// Deliveries are acknowledged by the broker on sending (reply queues only).
+    pub(crate) no_ack: bool,
+    /// Declare the queue as exclusive and auto-deleted before consuming: a
+    /// queue that lives exactly as long as this consumer's connection.
+    pub(crate) declare_exclusive: bool,
+}
+
+/// A running consumer: stop it with [`ConsumerHandle::shutdown`].
+pub struct ConsumerHandle {
+    stop: CancellationToken,
+    ready: watch::Receiver<bool>,
+    task: JoinHandle<()>,
+}
+
+impl ConsumerHandle {
+    /// True while the consumer is registered with the broker.
+    pub fn is_ready(&self) -> bool {
+        *self.ready.borrow()
+    }
+
+    /// Waits until the consumer is registered with the broker, at most `within`.
+    pub async fn wait_ready(&self, within: Duration) -> bool {
+        let mut ready = self.ready.clone();
+        tokio::time::timeout(within, ready.wait_for(|ready| *ready))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Stops taking deliveries, waits for the handlers in flight, closes the channel.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+
+    pub(crate) fn ready_watch(&self) -> watch::Receiver<bool> {
+        self.ready.clone()
+    }
+}
+
+pub(crate) fn spawn_consumer(
+    broker: &Broker,
+    spec: ConsumerSpec,
+    handler: DeliveryHandler,
+) -> ConsumerHandle {
+    let stop = CancellationToken::new();
+    let (ready_tx, ready) = watch::channel(false);
+    let task = tokio::spawn(run(broker.clone(), spec, handler, stop.clone(), ready_tx));
+    ConsumerHandle { stop, ready, task }
+}
+
+enum Ended {
+    Stopped,
+    LinkLost,
+    CancelledByBroker,
+}
+
+async fn run(
+    broker: Broker,
+    spec: ConsumerSpec,
+    handler: DeliveryHandler,
+    stop: CancellationToken,
+    ready: watch::Sender<bool>,
+) {
+    let mut link = broker.subscribe();
+    let tracker = TaskTracker::new();
+    loop {
+        let Some((generation, connection)) = next_connection(&mut link, &stop).await else {
+            break;
+        };
+        let outcome = consume_generation(
+            &spec,
+            &handler,
+            &connection,
+            generation,
+            &mut link,
+            &stop,
+            &ready,
+            &tracker,
+        )
+        .await;
+        ready.send_replace(false);
+        match outcome {
+            Ok(Ended::Stopped) => break,
+            Ok(Ended::LinkLost) => {
+                info!(queue = %spec.queue, generation, "consumer lost its connection; will resume");
+            }
+            Ok(Ended::CancelledByBroker) => {
+                warn!(queue = %spec.queue, generation, "the broker cancelled the consumer; will resume");
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(RETRY_PAUSE) => {}
+                }
+            }
+            Err(error) => {
+                warn!(queue = %spec.queue, generation, %error, "consumer failed; will resume");
+                broker.report_broken(generation);
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(RETRY_PAUSE) => {}
+                }
+            }
+        }
+    }
+    ready.send_replace(false);
+    tracker.close();
+    tracker.wait().await;
+    debug!(queue = %spec.queue, "consumer stopped");
+}
+
+/// Waits for a live connection, or `None` on shutdown.
+async fn next_connection(
+    link: &mut watch::Receiver<Link>,
+    stop: &CancellationToken,
+) -> Option<(u64, Arc<Connection>)> {
+    let live = link.wait_for(|link| {
+        link.connection
+            .as_ref()
+            .is_some_and(|c| c.status().connected())
+    });
+    tokio::select! {
+        _ = stop.cancelled() => None,
+        link = live => {
+            let link = link.ok()?;
+            Some((link.generation, link.connection.clone()?))
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn consume_generation(
+    spec: &ConsumerSpec,
+    handler: &DeliveryHandler,
+    connection: &Connection,
+    generation: u64,
+    link: &mut watch::Receiver<Link>,
+    stop: &CancellationToken,
+    ready: &watch::Sender<bool>,
+    tracker: &TaskTracker,
+) -> lapin::Result<Ended> {
+    let channel = connection.create_channel().await?;
+    channel
+        .basic_qos(spec.prefetch, BasicQosOptions::default())
+        .await?;
+    if spec.declare_exclusive {
+        let options = QueueDeclareOptions {
+            exclusive: true,
+            auto_delete: true,
+            ..QueueDeclareOptions::default()
+        };
+        channel
+            .queue_declare(spec.queue.as_str().into(), options, FieldTable::default())
+            .await?;
+    }
+    let mut consumer = channel
+        .basic_consume(
+            spec.queue.as_str().into(),
+            "".into(),
+            BasicConsumeOptions {
+                no_ack: spec.no_ack,
+                ..BasicConsumeOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    ready.send_replace(true);
+    debug!(queue = %spec.queue, generation, "consuming");
+
+    loop {
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => {
+                ready.send_replace(false);
+                let _ = channel
+                    .basic_cancel(consumer.tag(), BasicCancelOptions::default())
+                    .await;
+                // Handlers in flight still need this channel to acknowledge.
+                tracker.close();
+                tracker.wait().await;
+                close_quietly(&channel).await;
+                return Ok(Ended::Stopped);
+            }
+            changed = link.changed() => {
+                let lost = changed.is_err() || {
+                    let now = link.borrow_and_update();
+                    now.generation != generation || now.connection.is_none()
+                };
+                if lost {
+                    return Ok(Ended::LinkLost);
+                }
+            }
+            delivery = consumer.next() => match delivery {
+                Some(Ok(delivery)) => {
+                    tracker.spawn(handler(delivery));
+                }
+                Some(Err(error)) => return Err(error),
+                None => {
+                    close_quietly(&channel).await;
+                    return Ok(Ended::CancelledByBroker);
+                }
+            },
+        }
+    }
+}
+
+async fn close_quietly(channel: &Channel) {
+    if channel.status().connected() {
+        let _ = channel.close(200, "consumer stopped".into()).await;
+    }
+}
+
+/// Acknowledges a delivery whose work is done (or deliberately dropped).
+pub(crate) async fn ack(delivery: &Delivery) {
+    if let Err(error) = delivery.acker.ack(BasicAckOptions::default()).await {
+        warn!(%error, "ack failed; the broker will redeliver");
+    }
+}
+
+/// Rejects a delivery without requeue: the broker dead-letters it.
+pub(crate) async fn dead_letter(delivery: &Delivery) {
+    metrics::counter!("messages_dead_lettered_total").increment(1);
+    if let Err(error) = delivery
+        .acker
+        .reject(BasicRejectOptions { requeue: false })
+        .await
+    {
+        warn!(%error, "reject failed; the broker will redeliver");
+    }
+}

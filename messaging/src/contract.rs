@@ -1,0 +1,35 @@
+//! The names both services agree on: queues, routing keys, message types, and
+//! the topology each of them declares. One place, so they cannot drift apart.
+
+use crate::topology::{Namespace, Topology};
+
+/// RPC: find or create a customer and reserve credit for a saga.
+pub const CUSTOMER_VERIFY_OR_CREATE: &str = "customer.verify_or_create";
+/// RPC: release a saga's credit reservation.
+pub const CUSTOMER_RELEASE_CREDIT: &str = "customer.release_credit";
+/// Event: an order was confirmed.
+pub const ORDER_CONFIRMED: &str = "order.confirmed";
+/// Event: a confirmed order was cancelled.
+pub const ORDER_CANCELLED: &str = "order.cancelled";
+
+/// `<ns>.customer.rpc`: customer-svc's request queue.
+pub fn customer_rpc_queue(namespace: &Namespace) -> String {
+    namespace.name("customer.rpc")
+}
+
+/// `<ns>.customer.order-events`: the order events customer-svc keeps its
+/// order history from.
+pub fn customer_order_events_queue(namespace: &Namespace) -> String {
+    namespace.name("customer.order-events")
+}
+
+/// The whole system's topology. Both services declare all of it, so that an
+/// event published before its subscriber first started is queued, not lost.
+pub fn system_topology(namespace: &Namespace) -> Topology {
+    Topology::new(namespace.clone())
+        .with_rpc_queue(customer_rpc_queue(namespace))
+        .with_event_queue(
+            customer_order_events_queue(namespace),
+            &[ORDER_CONFIRMED, ORDER_CANCELLED],
+        )
+}

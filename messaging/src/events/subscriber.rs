@@ -1,0 +1,116 @@
+//! Consumes an event queue: acknowledge after the handler succeeded; on
+//! failure, back off and return the event to the queue, whose delivery limit
+//! dead-letters it after a bounded number of attempts; dead-letter at once what
+//! cannot be decoded.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use lapin::{message::Delivery, options::BasicNackOptions};
+use serde::de::DeserializeOwned;
+use tracing::{Instrument, info_span, warn};
+
+use crate::{
+    connection::Broker,
+    consumer::{BoxFuture, ConsumerHandle, ConsumerSpec, ack, dead_letter, spawn_consumer},
+    envelope::{DeliveryMeta, Envelope},
+    error::HandlerError,
+};
+
+/// First pause before a failed event goes back to the queue; doubles per attempt.
+const RETRY_BACKOFF_BASE: Duration = Duration::from_millis(100);
+/// Longest pause before a failed event goes back to the queue.
+const RETRY_BACKOFF_MAX: Duration = Duration::from_secs(2);
+
+/// Consumes one event queue.
+pub struct EventSubscriber;
+
+impl EventSubscriber {
+    /// Starts consuming `queue` with at most `prefetch` events in flight,
+    /// decoding each into `Envelope<T>` and calling `handler`.
+    pub fn spawn<T, F, Fut>(broker: &Broker, queue: &str, prefetch: u16, handler: F) -> ConsumerHandle
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(DeliveryMeta, Envelope<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let on_delivery = Arc::new(move |delivery: Delivery| {
+            let handler = handler.clone();
+            Box::pin(handle(delivery, handler)) as BoxFuture
+        });
+        spawn_consumer(
+            broker,
+            ConsumerSpec {
+                queue: queue.to_owned(),
+                prefetch,
+                no_ack: false,
+                declare_exclusive: false,
+            },
+            on_delivery,
+        )
+    }
+}
+
+async fn handle<T, F, Fut>(delivery: Delivery, handler: Arc<F>)
+where
+    T: DeserializeOwned,
+    F: Fn(DeliveryMeta, Envelope<T>) -> Fut,
+    Fut: Future<Output = Result<(), HandlerError>>,
+{
+    let meta = DeliveryMeta::from_delivery(&delivery.properties, delivery.redelivered);
+    let span = info_span!(
+        "event",
+        r#type = meta.kind.as_deref().unwrap_or(""),
+        message_id = meta.message_id.as_deref().unwrap_or(""),
+        correlation_id = meta.correlation_id.as_deref().unwrap_or(""),
+        request_id = meta.request_id.as_deref().unwrap_or(""),
+        delivery_count = meta.delivery_count,
+    );
+    async move {
+        let envelope: Envelope<T> = match serde_json::from_slice(&delivery.data) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                warn!(%error, "undecodable event: dead-lettering");
+                return dead_letter(&delivery).await;
+            }
+        };
+        let attempt = meta.delivery_count;
+        match handler(meta, envelope).await {
+            Ok(()) => ack(&delivery).await,
+            Err(error) => {
+                warn!(code = %error.code, message = %error.message, attempt, "event handler failed: will retry");
+                metrics::counter!("events_handler_failures_total").increment(1);
+                tokio::time::sleep(retry_backoff(attempt)).await;
+                let requeue = BasicNackOptions {
+                    requeue: true,
+                    ..BasicNackOptions::default()
+                };
+                if let Err(error) = delivery.acker.nack(requeue).await {
+                    warn!(%error, "nack failed; the broker will redeliver");
+                }
+            }
+        }
+    }
+    .instrument(span)
+    .await;
+}
+
+fn retry_backoff(attempt: u32) -> Duration {
+    RETRY_BACKOFF_BASE
+        .saturating_mul(2_u32.saturating_pow(attempt.min(16)))
+        .min(RETRY_BACKOFF_MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_then_caps() {
+        assert_eq!(retry_backoff(0), Duration::from_millis(100));
+        assert_eq!(retry_backoff(1), Duration::from_millis(200));
+        assert_eq!(retry_backoff(3), Duration::from_millis(800));
+        assert_eq!(retry_backoff(10), RETRY_BACKOFF_MAX);
+        assert_eq!(retry_backoff(u32::MAX), RETRY_BACKOFF_MAX);
+    }
+}

@@ -1,0 +1,282 @@
+//! The caller's side of request/reply.
+//!
+//! Each client owns one reply queue, `<ns>.rpc.reply.<uuid>`, exclusive to its
+//! connection and re-declared on every reconnection. Requests carry a fresh
+//! `correlation_id` and `reply_to` naming that queue; a map of pending calls
+//! wakes exactly the waiter whose id matches. A reply for nobody (its caller
+//! timed out, or a duplicate) is counted and dropped.
+//!
+//! Why a client-owned queue rather than RabbitMQ's Direct Reply-to: Direct
+//! Reply-to requires publishing the request on the very channel that consumes
+//! `amq.rabbitmq.reply-to`, which rules out our one shared confirm channel and
+//! ties every publish to the reply consumer's channel. Both are at-most-once
+//! for replies (an exclusive queue dies with its connection, and with it any
+//! reply in flight), so neither is relied on for correctness: a lost reply is a
+//! timeout, and the saga compensates a timeout.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, SystemTime},
+};
+
+use lapin::{
+    message::Delivery,
+    types::{AMQPValue, ShortString},
+};
+use serde::{Serialize, de::DeserializeOwned};
+use tokio::{sync::oneshot, time::Instant};
+use tracing::{debug, warn};
+use uuid::Uuid;
+
+use super::reply::RpcReply;
+use crate::{
+    connection::Broker,
+    consumer::{ConsumerHandle, ConsumerSpec, DeliveryHandler, spawn_consumer},
+    envelope::{Envelope, HEADER_DEADLINE_MS, MessageMeta, epoch_millis},
+    error::{MessagingError, RpcError},
+    publisher::Publisher,
+    topology::millis,
+};
+
+/// Per-call options.
+#[derive(Debug, Clone)]
+pub struct CallOptions {
+    /// How long to wait for the reply; also the request's AMQP `expiration`
+    /// and deadline header, so the server drops work nobody waits for.
+    pub timeout: Duration,
+    /// Conversation metadata (the saga id as correlation, the HTTP request id).
+    /// The AMQP `correlation_id` of the request is always unique to the call.
+    pub meta: MessageMeta,
+}
+
+impl CallOptions {
+    /// Options with a timeout and no metadata.
+    pub fn timeout(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            meta: MessageMeta::default(),
+        }
+    }
+}
+
+type Waiters = Mutex<HashMap<String, oneshot::Sender<Delivery>>>;
+
+/// The caller's side of request/reply. Cheap to clone.
+#[derive(Clone)]
+pub struct RpcClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    publisher: Publisher,
+    reply_queue: String,
+    waiters: Arc<Waiters>,
+    dropped_replies: Arc<AtomicU64>,
+    consumer: Mutex<Option<ConsumerHandle>>,
+    consumer_ready: tokio::sync::watch::Receiver<bool>,
+}
+
+impl RpcClient {
+    /// Starts the client's reply consumer on `broker`.
+    pub fn start(broker: &Broker) -> Self {
+        let settings = broker.settings();
+        let reply_queue = settings
+            .namespace
+            .name(&format!("rpc.reply.{}", Uuid::new_v4().simple()));
+        let waiters: Arc<Waiters> = Arc::default();
+        let dropped_replies = Arc::new(AtomicU64::new(0));
+        let handler = reply_handler(waiters.clone(), dropped_replies.clone());
+        let consumer = spawn_consumer(
+            broker,
+            ConsumerSpec {
+                queue: reply_queue.clone(),
+                prefetch: 0,
+                no_ack: true,
+                declare_exclusive: true,
+            },
+            handler,
+        );
+        Self {
+            inner: Arc::new(Inner {
+                publisher: Publisher::new(broker),
+                reply_queue,
+                waiters,
+                dropped_replies,
+                consumer_ready: consumer.ready_watch(),
+                consumer: Mutex::new(Some(consumer)),
+            }),
+        }
+    }
+
+    /// The name of this client's reply queue.
+    pub fn reply_queue(&self) -> &str {
+        &self.inner.reply_queue
+    }
+
+    /// True while the reply consumer is registered (part of `/readyz`).
+    pub fn is_ready(&self) -> bool {
+        *self.inner.consumer_ready.borrow()
+    }
+
+    /// Replies that arrived for no waiting caller: late or duplicate.
+    pub fn dropped_replies(&self) -> u64 {
+        self.inner.dropped_replies.load(Ordering::Relaxed)
+    }
+
+    /// Calls `method` on the server consuming `queue` and waits for its reply.
+    pub async fn call<Req, Resp>(
+        &self,
+        queue: &str,
+        method: &str,
+        request: &Req,
+        options: CallOptions,
+    ) -> Result<Resp, RpcError>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+    {
+        let started = Instant::now();
+        let deadline = started + options.timeout;
+        let deadline_wall = SystemTime::now() + options.timeout;
+
+        // A request published before our reply queue exists would be answered into the void.
+        let mut ready = self.inner.consumer_ready.clone();
+        if tokio::time::timeout_at(deadline, ready.wait_for(|ready| *ready))
+            .await
+            .is_err()
+        {
+            return Err(RpcError::Transport(MessagingError::NotConnected {
+                waited: options.timeout,
+            }));
+        }
+
+        let envelope = Envelope::new(method, request, options.meta);
+        let body = serde_json::to_vec(&envelope).map_err(MessagingError::Encode)?;
+        let call_id = Uuid::new_v4().to_string();
+        let (tx, rx) = oneshot::channel();
+        let _pending = PendingCall::register(&self.inner.waiters, &call_id, tx);
+
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let mut properties = envelope
+            .properties(&self.inner.publisher.broker().settings().app_id, false)
+            .with_correlation_id(ShortString::from(call_id.as_str()))
+            .with_reply_to(self.inner.reply_queue.as_str().into())
+            .with_expiration(millis(remaining.max(Duration::from_millis(1))).to_string().into());
+        if let Some(headers) = properties.headers().clone() {
+            let mut headers = headers;
+            headers.insert(
+                HEADER_DEADLINE_MS.into(),
+                AMQPValue::LongLongInt(epoch_millis(deadline_wall)),
+            );
+            properties = properties.with_headers(headers);
+        }
+
+        let publish = self.inner.publisher.publish("", queue, &body, properties);
+        match tokio::time::timeout_at(deadline, publish).await {
+            Err(_) => return Err(RpcError::Timeout(options.timeout)),
+            Ok(Err(error)) => return Err(RpcError::Transport(error)),
+            Ok(Ok(())) => {}
+        }
+
+        let delivery = match tokio::time::timeout_at(deadline, rx).await {
+            Err(_) => {
+                metrics::counter!("rpc_client_timeouts_total", "method" => method.to_owned())
+                    .increment(1);
+                return Err(RpcError::Timeout(options.timeout));
+            }
+            Ok(Err(_)) => return Err(RpcError::Transport(MessagingError::ShuttingDown)),
+            Ok(Ok(delivery)) => delivery,
+        };
+        metrics::histogram!("rpc_client_duration_seconds", "method" => method.to_owned())
+            .record(started.elapsed().as_secs_f64());
+        decode_reply(&delivery.data)
+    }
+
+    /// Stops the reply consumer. Calls still waiting fail at once.
+    pub async fn shutdown(&self) {
+        let consumer = self
+            .inner
+            .consumer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(consumer) = consumer {
+            consumer.shutdown().await;
+        }
+        self.inner
+            .waiters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+}
+
+fn decode_reply<Resp: DeserializeOwned>(data: &[u8]) -> Result<Resp, RpcError> {
+    let envelope: Envelope<RpcReply> = serde_json::from_slice(data).map_err(RpcError::Decode)?;
+    match envelope.payload {
+        RpcReply::Ok { result } => serde_json::from_value(result).map_err(RpcError::Decode),
+        RpcReply::Error { error } => Err(RpcError::Remote {
+            code: error.code,
+            message: error.message,
+        }),
+    }
+}
+
+/// Routes each reply to the caller waiting for its correlation id.
+fn reply_handler(waiters: Arc<Waiters>, dropped: Arc<AtomicU64>) -> DeliveryHandler {
+    Arc::new(move |delivery: Delivery| {
+        let correlation_id = delivery
+            .properties
+            .correlation_id()
+            .as_ref()
+            .map(ShortString::to_string)
+            .unwrap_or_default();
+        let waiter = waiters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&correlation_id);
+        match waiter {
+            Some(waiter) => {
+                if waiter.send(delivery).is_err() {
+                    debug!(%correlation_id, "caller gave up just as its reply arrived");
+                }
+            }
+            None => {
+                dropped.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("rpc_client_replies_dropped_total").increment(1);
+                warn!(%correlation_id, "reply for no waiting call (late or duplicate): dropped");
+            }
+        }
+        Box::pin(async {})
+    })
+}
+
+/// A registered waiter, removed when the call ends however it ends (reply,
+/// timeout, error, or the caller's future being dropped).
+struct PendingCall<'a> {
+    waiters: &'a Waiters,
+    id: &'a str,
+}
+
+impl<'a> PendingCall<'a> {
+    fn register(waiters: &'a Waiters, id: &'a str, tx: oneshot::Sender<Delivery>) -> Self {
+        waiters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.to_owned(), tx);
+        Self { waiters, id }
+    }
+}
+
+impl Drop for PendingCall<'_> {
+    fn drop(&mut self) {
+        self.waiters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(self.id);
+    }
+}

@@ -1,0 +1,219 @@
+//! The serving side of request/reply.
+//!
+//! For each request: decode the envelope, drop it if its caller's deadline has
+//! passed, run the handler its `type` names, publish the reply to `reply_to`
+//! with the same `correlation_id` (confirmed), and only then acknowledge. A
+//! handler error becomes an error reply; a message that cannot be decoded (or
+//! has nowhere to reply) is rejected without requeue, so the broker
+//! dead-letters it. A request whose reply cannot be published is returned to
+//! the queue; the queue's delivery limit bounds how often that can happen.
+
+use std::{collections::HashMap, future::Future, panic::AssertUnwindSafe, pin::Pin, sync::Arc};
+
+use futures_util::FutureExt;
+use lapin::{message::Delivery, options::BasicNackOptions};
+use serde::{Serialize, de::DeserializeOwned};
+use tracing::{Instrument, debug, error, info, info_span, warn};
+
+use super::reply::{REPLY_KIND, RemoteError, RpcReply};
+use crate::{
+    connection::Broker,
+    consumer::{ConsumerHandle, ConsumerSpec, ack, dead_letter, spawn_consumer},
+    envelope::{DeliveryMeta, Envelope, MessageMeta},
+    error::{HandlerError, MessagingError},
+    publisher::Publisher,
+};
+
+/// What a handler knows about the request besides its payload.
+#[derive(Debug, Clone)]
+pub struct RpcContext {
+    /// The delivery's properties and headers.
+    pub meta: DeliveryMeta,
+    /// The request's envelope id.
+    pub message_id: String,
+    /// The conversation the request belongs to (the envelope's correlation id).
+    pub conversation_id: String,
+}
+
+type HandlerResult = Result<serde_json::Value, HandlerError>;
+type Route = Arc<
+    dyn Fn(RpcContext, serde_json::Value) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Maps a request's `type` to its handler.
+#[derive(Clone, Default)]
+pub struct RpcRouter {
+    routes: HashMap<String, Route>,
+}
+
+impl RpcRouter {
+    /// An empty router.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Serves `method` with `handler`: the payload is decoded into `Req` (an
+    /// `invalid_request` error reply when it does not fit) and the handler's
+    /// `Resp` is the reply's result.
+    pub fn route<Req, Resp, F, Fut>(mut self, method: &str, handler: F) -> Self
+    where
+        Req: DeserializeOwned + Send + 'static,
+        Resp: Serialize + 'static,
+        F: Fn(RpcContext, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Resp, HandlerError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let route: Route = Arc::new(move |context, payload| {
+            let handler = handler.clone();
+            Box::pin(async move {
+                let request: Req = serde_json::from_value(payload)
+                    .map_err(|e| HandlerError::invalid_request(e.to_string()))?;
+                let response = handler(context, request).await?;
+                serde_json::to_value(response).map_err(HandlerError::internal)
+            })
+        });
+        self.routes.insert(method.to_owned(), route);
+        self
+    }
+}
+
+/// Serves an RPC queue.
+pub struct RpcServer;
+
+impl RpcServer {
+    /// Starts consuming `queue` with at most `prefetch` requests in flight.
+    pub fn spawn(broker: &Broker, queue: &str, prefetch: u16, router: RpcRouter) -> ConsumerHandle {
+        let state = Arc::new(ServerState {
+            publisher: Publisher::new(broker),
+            router,
+            app_id: broker.settings().app_id.clone(),
+        });
+        let handler = Arc::new(move |delivery: Delivery| {
+            let state = state.clone();
+            Box::pin(state.serve(delivery)) as crate::consumer::BoxFuture
+        });
+        spawn_consumer(
+            broker,
+            ConsumerSpec {
+                queue: queue.to_owned(),
+                prefetch,
+                no_ack: false,
+                declare_exclusive: false,
+            },
+            handler,
+        )
+    }
+}
+
+struct ServerState {
+    publisher: Publisher,
+    router: RpcRouter,
+    app_id: String,
+}
+
+impl ServerState {
+    async fn serve(self: Arc<Self>, delivery: Delivery) {
+        let meta = DeliveryMeta::from_delivery(&delivery.properties, delivery.redelivered);
+        let span = info_span!(
+            "rpc.request",
+            method = meta.kind.as_deref().unwrap_or(""),
+            correlation_id = meta.correlation_id.as_deref().unwrap_or(""),
+            request_id = meta.request_id.as_deref().unwrap_or(""),
+            message_id = meta.message_id.as_deref().unwrap_or(""),
+            delivery_count = meta.delivery_count,
+        );
+        self.serve_in_span(delivery, meta).instrument(span).await;
+    }
+
+    async fn serve_in_span(&self, delivery: Delivery, meta: DeliveryMeta) {
+        let envelope: Envelope<serde_json::Value> = match serde_json::from_slice(&delivery.data) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                warn!(%error, "undecodable request: dead-lettering");
+                return dead_letter(&delivery).await;
+            }
+        };
+        let (Some(reply_to), Some(call_id)) = (meta.reply_to.clone(), meta.correlation_id.clone())
+        else {
+            warn!("request without reply_to or correlation_id: dead-lettering");
+            return dead_letter(&delivery).await;
+        };
+        if meta.is_expired() {
+            info!("request past its caller's deadline: dropped unprocessed");
+            metrics::counter!("rpc_server_expired_total").increment(1);
+            return ack(&delivery).await;
+        }
+
+        let method = envelope.kind.clone();
+        let context = RpcContext {
+            meta,
+            message_id: envelope.message_id.to_string(),
+            conversation_id: envelope.correlation_id.clone(),
+        };
+        let outcome = match self.router.routes.get(&method) {
+            None => Err(HandlerError::new(
+                "unknown_method",
+                format!("no handler for {method:?}"),
+            )),
+            Some(route) => AssertUnwindSafe(route(context, envelope.payload))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| {
+                    error!("handler panicked");
+                    Err(HandlerError::new("internal", "the handler failed"))
+                }),
+        };
+        let reply = match outcome {
+            Ok(result) => RpcReply::Ok { result },
+            Err(error) => {
+                debug!(code = %error.code, message = %error.message, "handler answered an error");
+                RpcReply::Error {
+                    error: RemoteError {
+                        code: error.code,
+                        message: error.message,
+                    },
+                }
+            }
+        };
+        metrics::counter!("rpc_server_requests_total", "method" => method.clone()).increment(1);
+
+        let reply = Envelope::new(
+            REPLY_KIND,
+            reply,
+            MessageMeta {
+                correlation_id: Some(envelope.correlation_id),
+                causation_id: Some(envelope.message_id.to_string()),
+                request_id: envelope.request_id,
+            },
+        );
+        let body = match serde_json::to_vec(&reply) {
+            Ok(body) => body,
+            Err(error) => {
+                error!(%error, "cannot encode reply");
+                return dead_letter(&delivery).await;
+            }
+        };
+        let properties = reply
+            .properties(&self.app_id, false)
+            .with_correlation_id(call_id.as_str().into());
+        match self.publisher.publish("", &reply_to, &body, properties).await {
+            Ok(()) => ack(&delivery).await,
+            Err(MessagingError::Unroutable { .. }) => {
+                info!(%reply_to, "caller's reply queue is gone: reply dropped");
+                ack(&delivery).await;
+            }
+            Err(error) => {
+                warn!(%error, "reply not published: returning the request to the queue");
+                let _ = delivery
+                    .acker
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..BasicNackOptions::default()
+                    })
+                    .await;
+            }
+        }
+    }
+}
