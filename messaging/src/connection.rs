@@ -142,7 +142,9 @@ impl Broker {
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn supervise(inner: Arc<Inner>, topology: Topology) {
@@ -154,11 +156,12 @@ async fn supervise(inner: Arc<Inner>, topology: Topology) {
             .factor(min_ms.max(2) / 2)
             .max_delay(settings.reconnect_max)
             .map(jitter);
-        let connect = Retry::start(backoff, || async {
-            connect_once(settings, &topology).await.inspect_err(|error| {
+        let connect =
+            Retry::start(backoff, || async {
+                connect_once(settings, &topology).await.inspect_err(|error| {
                 warn!(%error, url = %redact(&settings.url), "broker connection attempt failed");
             })
-        });
+            });
         let connection = tokio::select! {
             _ = inner.stop.cancelled() => return,
             connection = connect => match connection {
@@ -219,8 +222,8 @@ async fn connect_once(
     topology: &Topology,
 ) -> Result<Connection, MessagingError> {
     let attempt = async {
-        let properties = ConnectionProperties::default()
-            .with_connection_name(settings.app_id.as_str().into());
+        let properties =
+            ConnectionProperties::default().with_connection_name(settings.app_id.as_str().into());
         let connection = Connection::connect(&settings.url, properties).await?;
         let channel = connection.create_channel().await?;
         topology.declare(&channel, settings.queue_expiry).await?;

@@ -132,9 +132,13 @@ async fn run(
             Err(error) => {
                 warn!(queue = %spec.queue, generation, %error, "consumer failed; will resume");
                 broker.report_broken(generation);
+                // A lost connection resumes on the next generation at once; an
+                // error on a healthy connection waits a little before retrying.
+                let next_generation = link.wait_for(|l| l.generation != generation);
                 tokio::select! {
                     _ = stop.cancelled() => break,
                     _ = tokio::time::sleep(RETRY_PAUSE) => {}
+                    _ = next_generation => {}
                 }
             }
         }

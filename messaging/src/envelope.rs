@@ -220,7 +220,10 @@ mod tests {
         assert_eq!(meta.correlation_id.as_deref(), Some("saga-1"));
         assert_eq!(meta.causation_id.as_deref(), Some("cause-1"));
         assert_eq!(meta.request_id.as_deref(), Some("req-1"));
-        assert_eq!(properties.app_id().as_ref().map(|s| s.as_str()), Some("order-svc"));
+        assert_eq!(
+            properties.app_id().as_ref().map(|s| s.as_str()),
+            Some("order-svc")
+        );
         assert_eq!(
             properties.content_type().as_ref().map(|s| s.as_str()),
             Some("application/json")

@@ -176,7 +176,10 @@ impl Topology {
         for queue in &self.queues {
             let dlq = queue.dead_letter_queue();
             let mut dlq_args = quorum_args(queue_expiry);
-            dlq_args.insert("x-max-length".into(), AMQPValue::LongLongInt(DEAD_LETTER_MAX_LENGTH));
+            dlq_args.insert(
+                "x-max-length".into(),
+                AMQPValue::LongLongInt(DEAD_LETTER_MAX_LENGTH),
+            );
             declare_queue(channel, &dlq, dlq_args).await?;
             bind(channel, &dlq, &dlx, &queue.name).await?;
 
@@ -204,7 +207,10 @@ impl Topology {
 
 fn quorum_args(queue_expiry: Option<Duration>) -> FieldTable {
     let mut args = FieldTable::default();
-    args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
     if let Some(expiry) = queue_expiry {
         args.insert("x-expires".into(), AMQPValue::LongLongInt(millis(expiry)));
     }

@@ -62,7 +62,12 @@ impl Fixture {
 
     async fn call(&self, n: u64, timeout: Duration) -> Result<Doubled, RpcError> {
         self.client
-            .call(&self.queue, "math.double", &Double { n }, CallOptions::timeout(timeout))
+            .call(
+                &self.queue,
+                "math.double",
+                &Double { n },
+                CallOptions::timeout(timeout),
+            )
             .await
     }
 }
@@ -77,7 +82,10 @@ fn doubling_router() -> RpcRouter {
 }
 
 async fn ready(handle: &messaging::ConsumerHandle) {
-    assert!(handle.wait_ready(Duration::from_secs(10)).await, "server consuming");
+    assert!(
+        handle.wait_ready(Duration::from_secs(10)).await,
+        "server consuming"
+    );
 }
 
 #[tokio::test]
@@ -153,9 +161,11 @@ async fn a_late_reply_is_dropped_and_the_next_call_gets_its_own() {
     assert!(matches!(first, Err(RpcError::Timeout(_))), "{first:?}");
     started.notified().await;
     release.notify_one();
-    eventually(Duration::from_secs(5), "the late reply to be dropped", || async {
-        (fx.client.dropped_replies() == 1).then_some(())
-    })
+    eventually(
+        Duration::from_secs(5),
+        "the late reply to be dropped",
+        || async { (fx.client.dropped_replies() == 1).then_some(()) },
+    )
     .await;
 
     let second = fx.call(2, Duration::from_secs(5)).await.expect("reply");
@@ -172,14 +182,25 @@ async fn an_unroutable_request_fails_at_once() {
     let started = std::time::Instant::now();
     let outcome: Result<Doubled, _> = fx
         .client
-        .call(&missing, "math.double", &Double { n: 1 }, CallOptions::timeout(Duration::from_secs(20)))
+        .call(
+            &missing,
+            "math.double",
+            &Double { n: 1 },
+            CallOptions::timeout(Duration::from_secs(20)),
+        )
         .await;
 
     assert!(
-        matches!(outcome, Err(RpcError::Transport(MessagingError::Unroutable { .. }))),
+        matches!(
+            outcome,
+            Err(RpcError::Transport(MessagingError::Unroutable { .. }))
+        ),
         "{outcome:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(10), "failed fast, not at the timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "failed fast, not at the timeout"
+    );
 }
 
 #[tokio::test]
@@ -202,7 +223,12 @@ async fn a_handler_error_comes_back_as_a_typed_error() {
 
     let unknown: Result<Doubled, _> = fx
         .client
-        .call(&fx.queue, "math.triple", &Double { n: 1 }, CallOptions::timeout(Duration::from_secs(5)))
+        .call(
+            &fx.queue,
+            "math.triple",
+            &Double { n: 1 },
+            CallOptions::timeout(Duration::from_secs(5)),
+        )
         .await;
     assert!(
         matches!(&unknown, Err(RpcError::Remote { code, .. }) if code == "unknown_method"),
@@ -211,7 +237,12 @@ async fn a_handler_error_comes_back_as_a_typed_error() {
 
     let wrong_shape: Result<Doubled, _> = fx
         .client
-        .call(&fx.queue, "math.double", &"not an object", CallOptions::timeout(Duration::from_secs(5)))
+        .call(
+            &fx.queue,
+            "math.double",
+            &"not an object",
+            CallOptions::timeout(Duration::from_secs(5)),
+        )
         .await;
     assert!(
         matches!(&wrong_shape, Err(RpcError::Remote { code, .. }) if code == "invalid_request"),
@@ -228,7 +259,12 @@ async fn a_poison_request_is_dead_lettered_not_redelivered() {
         let handled = handled.clone();
         RpcRouter::new().route("math.double", move |_ctx, req: Double| {
             handled.fetch_add(1, Ordering::SeqCst);
-            async move { Ok(Doubled { n: req.n, doubled: req.n * 2 }) }
+            async move {
+                Ok(Doubled {
+                    n: req.n,
+                    doubled: req.n * 2,
+                })
+            }
         })
     };
     let server = fx.serve(8, router);
@@ -245,16 +281,21 @@ async fn a_poison_request_is_dead_lettered_not_redelivered() {
     .await;
 
     let dlq = format!("{}.dlq", fx.queue);
-    let dead = eventually(Duration::from_secs(10), "the poison message in the DLQ", || async {
-        raw.get(&dlq).await
-    })
+    let dead = eventually(
+        Duration::from_secs(10),
+        "the poison message in the DLQ",
+        || async { raw.get(&dlq).await },
+    )
     .await;
     assert_eq!(dead.delivery.data, b"{ this is not json");
     // The server still serves, and the poison message reached no handler.
     let reply = fx.call(3, Duration::from_secs(5)).await.expect("reply");
     assert_eq!(reply.doubled, 6);
     assert_eq!(handled.load(Ordering::SeqCst), 1);
-    assert!(raw.get(&fx.queue).await.is_none(), "nothing left to redeliver");
+    assert!(
+        raw.get(&fx.queue).await.is_none(),
+        "nothing left to redeliver"
+    );
     server.shutdown().await;
 }
 
@@ -266,7 +307,12 @@ async fn a_request_past_its_deadline_is_dropped_without_running_the_handler() {
         let handled = handled.clone();
         RpcRouter::new().route("math.double", move |_ctx, req: Double| {
             handled.fetch_add(1, Ordering::SeqCst);
-            async move { Ok(Doubled { n: req.n, doubled: req.n * 2 }) }
+            async move {
+                Ok(Doubled {
+                    n: req.n,
+                    doubled: req.n * 2,
+                })
+            }
         })
     };
     // One request at a time, so the stale request is settled before the fresh one.
@@ -297,6 +343,10 @@ async fn a_request_past_its_deadline_is_dropped_without_running_the_handler() {
     let fresh = fx.call(4, Duration::from_secs(5)).await.expect("reply");
 
     assert_eq!(fresh.doubled, 8);
-    assert_eq!(handled.load(Ordering::SeqCst), 1, "only the fresh request ran");
+    assert_eq!(
+        handled.load(Ordering::SeqCst),
+        1,
+        "only the fresh request ran"
+    );
     server.shutdown().await;
 }

@@ -27,7 +27,12 @@ pub struct EventSubscriber;
 impl EventSubscriber {
     /// Starts consuming `queue` with at most `prefetch` events in flight,
     /// decoding each into `Envelope<T>` and calling `handler`.
-    pub fn spawn<T, F, Fut>(broker: &Broker, queue: &str, prefetch: u16, handler: F) -> ConsumerHandle
+    pub fn spawn<T, F, Fut>(
+        broker: &Broker,
+        queue: &str,
+        prefetch: u16,
+        handler: F,
+    ) -> ConsumerHandle
     where
         T: DeserializeOwned + Send + 'static,
         F: Fn(DeliveryMeta, Envelope<T>) -> Fut + Send + Sync + 'static,

@@ -165,7 +165,11 @@ impl RpcClient {
             .properties(&self.inner.publisher.broker().settings().app_id, false)
             .with_correlation_id(ShortString::from(call_id.as_str()))
             .with_reply_to(self.inner.reply_queue.as_str().into())
-            .with_expiration(millis(remaining.max(Duration::from_millis(1))).to_string().into());
+            .with_expiration(
+                millis(remaining.max(Duration::from_millis(1)))
+                    .to_string()
+                    .into(),
+            );
         if let Some(headers) = properties.headers().clone() {
             let mut headers = headers;
             headers.insert(

@@ -198,7 +198,11 @@ impl ServerState {
         let properties = reply
             .properties(&self.app_id, false)
             .with_correlation_id(call_id.as_str().into());
-        match self.publisher.publish("", &reply_to, &body, properties).await {
+        match self
+            .publisher
+            .publish("", &reply_to, &body, properties)
+            .await
+        {
             Ok(()) => ack(&delivery).await,
             Err(MessagingError::Unroutable { .. }) => {
                 info!(%reply_to, "caller's reply queue is gone: reply dropped");

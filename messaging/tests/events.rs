@@ -1,0 +1,199 @@
+//! Events against the real broker: fan-out, acknowledgement, dead-lettering.
+
+mod support;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use messaging::{
+    Envelope, EventPublisher, EventSubscriber, HandlerError, MessageMeta, MessagingError, Topology,
+    lapin::BasicProperties,
+};
+use serde::{Deserialize, Serialize};
+use support::*;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OrderConfirmed {
+    order_id: Uuid,
+}
+
+type Seen = Arc<Mutex<HashMap<Uuid, u32>>>;
+
+fn counting(
+    seen: Seen,
+) -> impl Fn(
+    messaging::DeliveryMeta,
+    Envelope<OrderConfirmed>,
+) -> std::future::Ready<Result<(), HandlerError>> {
+    move |_meta, event| {
+        *seen.lock().unwrap().entry(event.message_id).or_default() += 1;
+        std::future::ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn each_event_reaches_each_subscribing_queue_once() {
+    init_tracing();
+    let namespace = unique_namespace();
+    let (history, audit) = (namespace.name("history"), namespace.name("audit"));
+    let topology = Topology::new(namespace)
+        .with_event_queue(&history, &["order.confirmed"])
+        .with_event_queue(&audit, &["order.*"]);
+    let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
+    let (seen_history, seen_audit): (Seen, Seen) = Default::default();
+    let sub_history = EventSubscriber::spawn(&broker, &history, 16, counting(seen_history.clone()));
+    let sub_audit = EventSubscriber::spawn(&broker, &audit, 16, counting(seen_audit.clone()));
+    let publisher = EventPublisher::new(&broker);
+
+    let mut sent = Vec::new();
+    for _ in 0..20 {
+        let event = Envelope::new(
+            "order.confirmed",
+            OrderConfirmed {
+                order_id: Uuid::new_v4(),
+            },
+            MessageMeta::default(),
+        );
+        publisher.publish(&event).await.expect("confirmed");
+        sent.push(event.message_id);
+    }
+
+    for seen in [&seen_history, &seen_audit] {
+        eventually(
+            Duration::from_secs(10),
+            "all 20 events consumed",
+            || async { (seen.lock().unwrap().len() == 20).then_some(()) },
+        )
+        .await;
+    }
+    sub_history.shutdown().await;
+    sub_audit.shutdown().await;
+    for seen in [&seen_history, &seen_audit] {
+        let seen = seen.lock().unwrap();
+        for id in &sent {
+            assert_eq!(seen.get(id), Some(&1), "event {id} handled exactly once");
+        }
+    }
+    let raw = RawChannel::open().await;
+    assert!(
+        raw.get(&history).await.is_none(),
+        "every event was acknowledged"
+    );
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn an_event_no_queue_wants_is_reported_unroutable() {
+    init_tracing();
+    let topology = Topology::new(unique_namespace());
+    let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
+    let publisher = EventPublisher::new(&broker);
+
+    let event = Envelope::new(
+        "order.shipped",
+        OrderConfirmed {
+            order_id: Uuid::new_v4(),
+        },
+        MessageMeta::default(),
+    );
+    let outcome = publisher.publish(&event).await;
+
+    assert!(
+        matches!(outcome, Err(MessagingError::Unroutable { .. })),
+        "{outcome:?}"
+    );
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn an_event_whose_handler_keeps_failing_is_dead_lettered_after_bounded_attempts() {
+    init_tracing();
+    let namespace = unique_namespace();
+    let queue = namespace.name("fragile");
+    let topology = Topology::new(namespace).with_event_queue(&queue, &["order.confirmed"]);
+    let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
+    let attempts = Arc::new(Mutex::new(0_u32));
+    let subscriber = {
+        let attempts = attempts.clone();
+        EventSubscriber::spawn(
+            &broker,
+            &queue,
+            4,
+            move |_meta, _event: Envelope<OrderConfirmed>| {
+                *attempts.lock().unwrap() += 1;
+                std::future::ready(Err(HandlerError::new("db_down", "database unavailable")))
+            },
+        )
+    };
+    let event = Envelope::new(
+        "order.confirmed",
+        OrderConfirmed {
+            order_id: Uuid::new_v4(),
+        },
+        MessageMeta::default(),
+    );
+
+    EventPublisher::new(&broker)
+        .publish(&event)
+        .await
+        .expect("confirmed");
+
+    let raw = RawChannel::open().await;
+    let dead = eventually(Duration::from_secs(30), "the event in the DLQ", || async {
+        raw.get(&format!("{queue}.dlq")).await
+    })
+    .await;
+    let dead: Envelope<OrderConfirmed> = serde_json::from_slice(&dead.delivery.data).unwrap();
+    assert_eq!(dead.message_id, event.message_id);
+    let attempts = *attempts.lock().unwrap();
+    assert!(
+        (2..=6).contains(&attempts),
+        "bounded retries, got {attempts}"
+    );
+    subscriber.shutdown().await;
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn an_undecodable_event_is_dead_lettered_at_once() {
+    init_tracing();
+    let namespace = unique_namespace();
+    let queue = namespace.name("strict");
+    let topology = Topology::new(namespace).with_event_queue(&queue, &["order.confirmed"]);
+    let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
+    let handled = Arc::new(Mutex::new(0_u32));
+    let subscriber = {
+        let handled = handled.clone();
+        EventSubscriber::spawn(
+            &broker,
+            &queue,
+            4,
+            move |_meta, _event: Envelope<OrderConfirmed>| {
+                *handled.lock().unwrap() += 1;
+                std::future::ready(Ok(()))
+            },
+        )
+    };
+    assert!(subscriber.wait_ready(Duration::from_secs(10)).await);
+    let raw = RawChannel::open().await;
+
+    raw.publish_raw(
+        &queue,
+        br#"{"not":"an envelope"}"#,
+        BasicProperties::default(),
+    )
+    .await;
+
+    let dead = eventually(Duration::from_secs(10), "the event in the DLQ", || async {
+        raw.get(&format!("{queue}.dlq")).await
+    })
+    .await;
+    assert_eq!(dead.delivery.data, br#"{"not":"an envelope"}"#);
+    assert_eq!(*handled.lock().unwrap(), 0);
+    subscriber.shutdown().await;
+    broker.close().await;
+}

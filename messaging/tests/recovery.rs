@@ -1,0 +1,129 @@
+//! Connection loss: every socket to the broker cut mid-traffic by a proxy.
+
+mod support;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use messaging::{
+    Broker, CallOptions, MessagingError, Publisher, RpcClient, RpcError, RpcRouter, RpcServer,
+    Topology, lapin::BasicProperties,
+};
+use support::{proxy::TcpProxy, *};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_succeed_again_after_every_connection_is_cut_mid_traffic() {
+    init_tracing();
+    let proxy = TcpProxy::start(broker_address()).await;
+    let url = url_via_port(proxy.port());
+    let namespace = unique_namespace();
+    let queue = namespace.name("svc.rpc");
+    let topology = Topology::new(namespace).with_rpc_queue(&queue);
+    let server_broker = connected_broker(&url, &topology, "recovery-server").await;
+    let client_broker = connected_broker(&url, &topology, "recovery-client").await;
+    let router = RpcRouter::new().route("echo", |_ctx, n: u64| async move { Ok(n) });
+    let server = RpcServer::spawn(&server_broker, &queue, 32, router);
+    let client = RpcClient::start(&client_broker);
+
+    let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic: Vec<_> = (0..8)
+        .map(|worker| {
+            let (client, queue) = (client.clone(), queue.clone());
+            let (ok, failed, stop) = (ok.clone(), failed.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut n = worker * 1_000_000;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let reply: Result<u64, RpcError> = client
+                        .call(
+                            &queue,
+                            "echo",
+                            &n,
+                            CallOptions::timeout(Duration::from_secs(2)),
+                        )
+                        .await;
+                    match reply {
+                        Ok(echoed) => {
+                            assert_eq!(echoed, n, "a reply reached the wrong caller");
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(_) => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    eventually(Duration::from_secs(10), "traffic flowing", || async {
+        (ok.load(Ordering::Relaxed) >= 200).then_some(())
+    })
+    .await;
+
+    let cut = proxy.cut();
+    assert!(cut >= 2, "both services' connections were cut (cut {cut})");
+    let ok_at_cut = ok.load(Ordering::Relaxed);
+
+    eventually(
+        Duration::from_secs(20),
+        "calls succeeding again after the cut",
+        || async { (ok.load(Ordering::Relaxed) >= ok_at_cut + 200).then_some(()) },
+    )
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    for worker in traffic {
+        worker
+            .await
+            .expect("no reply ever reached the wrong caller");
+    }
+
+    // After recovery, fresh calls all succeed.
+    for n in 0..50_u64 {
+        let reply: u64 = client
+            .call(
+                &queue,
+                "echo",
+                &n,
+                CallOptions::timeout(Duration::from_secs(5)),
+            )
+            .await
+            .expect("call after recovery");
+        assert_eq!(reply, n);
+    }
+    assert!(server_broker.is_ready() && client_broker.is_ready());
+    server.shutdown().await;
+    client.shutdown().await;
+    server_broker.close().await;
+    client_broker.close().await;
+}
+
+#[tokio::test]
+async fn a_publish_while_the_broker_is_unreachable_fails_within_its_bound() {
+    init_tracing();
+    // A port with nothing behind it: the proxy is started and dropped at once.
+    let port = TcpProxy::start("127.0.0.1:9".to_owned()).await.port();
+    let namespace = unique_namespace();
+    let mut settings = test_settings(&url_via_port(port), &namespace, "unreachable");
+    settings.publish_wait = Duration::from_millis(300);
+    let broker = Broker::start(settings, Topology::new(namespace));
+    let publisher = Publisher::new(&broker);
+    assert!(!broker.is_ready());
+
+    let started = std::time::Instant::now();
+    let outcome = publisher
+        .publish("", "anything", b"{}", BasicProperties::default())
+        .await;
+
+    assert!(
+        matches!(outcome, Err(MessagingError::NotConnected { .. })),
+        "{outcome:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    broker.close().await;
+}

@@ -1,0 +1,111 @@
+# shellcheck shell=bash
+# Shared by the scripts: messages, and making sure PostgreSQL and RabbitMQ answer.
+# Order of preference for each: use a running one; else start an installed one;
+# else install it with apt-get (Debian/Ubuntu, as root or with sudo); else say
+# exactly what is missing and stop.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+export REPO_ROOT
+
+PG_HOST="${PG_HOST:-127.0.0.1}"
+PG_PORT="${PG_PORT:-5432}"
+export AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
+
+say()  { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+warn() { printf '\033[1;33m==> warning:\033[0m %s\n' "$*" >&2; }
+die()  { printf '\033[1;31m==> error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Runs a command as root: directly when we are root, else through sudo.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else return 1
+  fi
+}
+
+APT_UPDATED=""
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || return 1
+  if [ -z "$APT_UPDATED" ]; then
+    say "apt-get update"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
+    APT_UPDATED=1
+  fi
+  say "apt-get install -y $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null || return 1
+}
+
+# Polls "$@" until it succeeds, at most $1 seconds.
+wait_until() {
+  local seconds="$1"; shift
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.5
+  done
+}
+
+tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+amqp_host_port() {
+  # amqp://user:pass@host:port/vhost -> "host port"
+  local rest="${AMQP_URL#*://}"; rest="${rest#*@}"; rest="${rest%%/*}"; rest="${rest%%\?*}"
+  local host="${rest%%:*}" port="5672"
+  [ "$rest" != "$host" ] && port="${rest##*:}"
+  echo "$host" "$port"
+}
+
+pg_ready() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null || tcp_open "$PG_HOST" "$PG_PORT"; }
+
+start_installed_postgres() {
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    local version
+    for version in $(ls /etc/postgresql 2>/dev/null); do
+      say "starting PostgreSQL $version (pg_ctlcluster)"
+      as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || true
+    done
+  elif command -v service >/dev/null 2>&1 && [ -x /etc/init.d/postgresql ]; then
+    say "starting PostgreSQL (service)"
+    as_root service postgresql start || true
+  else
+    return 1
+  fi
+}
+
+ensure_postgres() {
+  if pg_ready; then say "PostgreSQL answers on $PG_HOST:$PG_PORT"; return 0; fi
+  if ! start_installed_postgres; then
+    say "PostgreSQL is not installed; installing it"
+    apt_install postgresql postgresql-client || die "PostgreSQL is not running on $PG_HOST:$PG_PORT and could not be installed here.
+    Install PostgreSQL 15 or newer and start it (Debian/Ubuntu: sudo apt-get install postgresql),
+    or point PG_HOST/PG_PORT (and the services' DATABASE_URL) at a running server."
+    start_installed_postgres || true
+  fi
+  wait_until 60 pg_ready || die "PostgreSQL was started but does not answer on $PG_HOST:$PG_PORT; see its log under /var/log/postgresql"
+  say "PostgreSQL answers on $PG_HOST:$PG_PORT"
+}
+
+rabbitmq_ready() { local hp; read -r -a hp <<<"$(amqp_host_port)"; tcp_open "${hp[0]}" "${hp[1]}"; }
+
+start_installed_rabbitmq() {
+  command -v rabbitmq-server >/dev/null 2>&1 || return 1
+  say "starting RabbitMQ (rabbitmq-server -detached)"
+  as_root rabbitmq-server -detached >/dev/null 2>&1 || as_root service rabbitmq-server start || true
+}
+
+ensure_rabbitmq() {
+  if rabbitmq_ready; then say "RabbitMQ answers at $(amqp_host_port | tr ' ' ':')"; return 0; fi
+  if ! start_installed_rabbitmq; then
+    say "RabbitMQ is not installed; installing it"
+    apt_install rabbitmq-server || die "RabbitMQ is not running at $(amqp_host_port | tr ' ' ':') and could not be installed here.
+    Install RabbitMQ 3.10 or newer (quorum queues) and start it (Debian/Ubuntu: sudo apt-get install rabbitmq-server),
+    or set AMQP_URL to a running broker."
+    start_installed_rabbitmq || true
+  fi
+  wait_until 90 rabbitmq_ready || die "RabbitMQ was started but does not answer at $(amqp_host_port | tr ' ' ':'); see /var/log/rabbitmq"
+  say "RabbitMQ answers at $(amqp_host_port | tr ' ' ':')"
+}
+
+ensure_rust() {
+  command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH. Install Rust with rustup (https://rustup.rs), then run this again."
+}
