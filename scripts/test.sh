@@ -18,6 +18,12 @@ say "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 say "cargo test (real PostgreSQL at $PG_HOST:$PG_PORT, real RabbitMQ at $(amqp_host_port | tr ' ' ':'))"
-cargo test --workspace --locked --no-fail-fast
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 
-say "all checks and tests passed"
+# One closing line with the totals over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+[ "$status" -eq 0 ] || die "some tests failed (see above)"
