@@ -1,7 +1,14 @@
-//! customer-svc: not built yet. Its REST API, database and role in the checkout saga
-//! arrive with its own issue; until then the binary says so and exits.
+//! customer-svc: reads its configuration, starts, and runs until SIGTERM or
+//! SIGINT. Everything else lives in the library so that tests start the service
+//! exactly as production does.
 
-fn main() {
-    eprintln!("customer-svc is not implemented yet: see the project's open issues");
-    std::process::exit(2);
+use customer_svc::{Application, Config, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = dotenvy::dotenv();
+    let config = Config::from_env()?;
+    telemetry::init(&config.log_format);
+    let app = Application::build(config).await?;
+    app.run_until(telemetry::shutdown_signal()).await
 }

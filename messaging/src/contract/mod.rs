@@ -1,5 +1,18 @@
-//! The names both services agree on: queues, routing keys, message types, and
-//! the topology each of them declares. One place, so they cannot drift apart.
+//! What both services agree on: queues, routing keys, message types, the
+//! topology each of them declares, the payloads of requests, replies and
+//! events, and the values those carry (email, name, money), validated the same
+//! way on both sides. One place, so they cannot drift apart.
+
+mod customer_rpc;
+mod order_events;
+mod values;
+
+pub use customer_rpc::{
+    RefusalReason, ReleaseCreditReply, ReleaseCreditRequest, VerifyOrCreateReply,
+    VerifyOrCreateRequest,
+};
+pub use order_events::{OrderCancelled, OrderConfirmed};
+pub use values::{Email, Money, PersonName, ValueError};
 
 use crate::topology::{Namespace, Topology};
 

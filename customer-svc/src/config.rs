@@ -1,0 +1,155 @@
+//! Typed configuration, read once from the environment (see the README's table).
+
+use std::{net::SocketAddr, time::Duration};
+
+use messaging::{AmqpSettings, contract::Money};
+
+/// The service's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: this service's own database.
+    pub database_url: String,
+    /// `DATABASE_MAX_CONNECTIONS`.
+    pub database_max_connections: u32,
+    /// `AMQP_URL`, `AMQP_NAMESPACE`.
+    pub amqp: AmqpSettings,
+    /// `HTTP_ADDR`: where the REST API listens (port 0: any free port).
+    pub http_addr: SocketAddr,
+    /// `ADMIN_TOKEN`: bearer token for admin operations.
+    pub admin_token: String,
+    /// `CORS_ORIGINS`: comma-separated origins allowed to call from a browser.
+    pub cors_origins: Vec<String>,
+    /// `DEFAULT_CREDIT_LIMIT`: credit of customers created without one.
+    pub default_credit_limit: Money,
+    /// `RESERVATION_TTL` (e.g. `15m`, `90s`): how long credit stays held
+    /// for a saga that no `order.confirmed` settles.
+    pub reservation_ttl: Duration,
+    /// `LEASE_SWEEP_INTERVAL`: how often lapsed reservations are released.
+    pub lease_sweep_interval: Duration,
+    /// `RPC_PREFETCH`: RPC requests handled at once.
+    pub rpc_prefetch: u16,
+    /// `EVENTS_PREFETCH`: events handled at once.
+    pub events_prefetch: u16,
+    /// `LOG_FORMAT`: `pretty` or `json`.
+    pub log_format: String,
+}
+
+/// The default of `ADMIN_TOKEN`; a warning is logged while it is in use.
+pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
+
+/// A configuration value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_owned());
+        let parse_duration = |name: &str, default: &str| {
+            humantime::parse_duration(&get(name, default))
+                .map_err(|e| ConfigError(format!("{name}: {e}")))
+        };
+        let parse_number = |name: &str, default: &str| {
+            get(name, default)
+                .parse::<u32>()
+                .map_err(|e| ConfigError(format!("{name}: {e}")))
+        };
+        let prefetch = |name: &str| {
+            parse_number(name, "16").and_then(|n| {
+                u16::try_from(n.clamp(1, 1000)).map_err(|e| ConfigError(format!("{name}: {e}")))
+            })
+        };
+
+        let mut amqp = AmqpSettings::new(
+            get("AMQP_URL", AmqpSettings::DEFAULT_URL),
+            messaging::Namespace::parse(&get("AMQP_NAMESPACE", "commerce")).map_err(ConfigError)?,
+            "customer-svc",
+        );
+        amqp.publish_wait = Duration::from_secs(5);
+
+        Ok(Self {
+            database_url: get("DATABASE_URL", "postgres://127.0.0.1/customers"),
+            database_max_connections: parse_number("DATABASE_MAX_CONNECTIONS", "10")?,
+            amqp,
+            http_addr: get("HTTP_ADDR", "127.0.0.1:3002")
+                .parse()
+                .map_err(|e| ConfigError(format!("HTTP_ADDR: {e}")))?,
+            admin_token: get("ADMIN_TOKEN", DEV_ADMIN_TOKEN),
+            cors_origins: get(
+                "CORS_ORIGINS",
+                "http://127.0.0.1:3001,http://localhost:3001",
+            )
+            .split(',')
+            .map(str::trim)
+            .filter(|origin| !origin.is_empty())
+            .map(parse_origin)
+            .collect::<Result<_, _>>()?,
+            default_credit_limit: Money::parse(&get("DEFAULT_CREDIT_LIMIT", "5000.00"))
+                .map_err(|e| ConfigError(format!("DEFAULT_CREDIT_LIMIT: {e}")))?,
+            reservation_ttl: parse_duration("RESERVATION_TTL", "15m")?,
+            lease_sweep_interval: parse_duration("LEASE_SWEEP_INTERVAL", "10s")?,
+            rpc_prefetch: prefetch("RPC_PREFETCH")?,
+            events_prefetch: prefetch("EVENTS_PREFETCH")?,
+            log_format: get("LOG_FORMAT", "pretty"),
+        })
+    }
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, nothing after.
+fn parse_origin(origin: &str) -> Result<String, ConfigError> {
+    let valid = origin.split_once("://").is_some_and(|(scheme, authority)| {
+        matches!(scheme, "http" | "https")
+            && !authority.is_empty()
+            && authority.parse::<warp::http::uri::Authority>().is_ok()
+            && !authority.contains(['/', '@'])
+    });
+    if valid {
+        Ok(origin.to_owned())
+    } else {
+        Err(ConfigError(format!(
+            "CORS_ORIGINS: {origin:?} is not an origin such as http://localhost:3001"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let config = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(config.database_url, "postgres://127.0.0.1/customers");
+        assert_eq!(config.http_addr.to_string(), "127.0.0.1:3002");
+        assert_eq!(config.amqp.namespace.as_str(), "commerce");
+        assert_eq!(config.admin_token, DEV_ADMIN_TOKEN);
+        assert_eq!(config.default_credit_limit.to_string(), "5000.00");
+        assert_eq!(config.reservation_ttl, Duration::from_secs(900));
+        assert_eq!(
+            config.cors_origins,
+            vec!["http://127.0.0.1:3001", "http://localhost:3001"]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_their_name() {
+        let error = Config::from_lookup(|n| (n == "HTTP_ADDR").then(|| "nowhere".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("HTTP_ADDR"), "{error}");
+        let error = Config::from_lookup(|n| (n == "RESERVATION_TTL").then(|| "soon".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("RESERVATION_TTL"), "{error}");
+        let error = Config::from_lookup(|n| (n == "CORS_ORIGINS").then(|| "localhost:3001".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("CORS_ORIGINS"), "{error}");
+    }
+}

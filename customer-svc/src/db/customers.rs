@@ -1,0 +1,200 @@
+//! Customers: create, read, search, change, remove.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::{FromRow, PgPool};
+use uuid::Uuid;
+
+use crate::domain::{CreditLimit, CustomerStatus, Email, PersonName};
+
+/// A customer as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct CustomerRow {
+    /// Id.
+    pub id: Uuid,
+    /// Lower-cased email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// `active` or `blocked`.
+    pub status: String,
+    /// Credit limit.
+    pub credit_limit: Decimal,
+    /// Credit held by sagas plus credit settled by confirmed orders.
+    pub credit_used: Decimal,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What creating a customer can run into.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// Another customer has this email.
+    #[error("a customer with this email already exists")]
+    EmailTaken,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Creates a customer.
+pub async fn insert(
+    pool: &PgPool,
+    email: &Email,
+    name: &PersonName,
+    credit_limit: CreditLimit,
+) -> Result<CustomerRow, CreateError> {
+    sqlx::query_as(
+        "INSERT INTO customers (id, email, name, credit_limit) VALUES ($1, $2, $3, $4)
+         RETURNING *",
+    )
+    .bind(Uuid::now_v7())
+    .bind(email.as_str())
+    .bind(name.as_str())
+    .bind(credit_limit.amount())
+    .fetch_one(pool)
+    .await
+    .map_err(|error| {
+        if super::violates(&error, "customers_email_key") {
+            CreateError::EmailTaken
+        } else {
+            CreateError::Db(error)
+        }
+    })
+}
+
+/// One customer.
+pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<CustomerRow>> {
+    sqlx::query_as("SELECT * FROM customers WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Filters of the customer list.
+#[derive(Debug, Default)]
+pub struct CustomerFilter {
+    /// Part of the name or email, case-insensitive.
+    pub q: Option<String>,
+    /// Exact email (normalised).
+    pub email: Option<Email>,
+}
+
+/// One page of customers, newest first, and how many match in all.
+pub async fn list(
+    pool: &PgPool,
+    filter: &CustomerFilter,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<CustomerRow>, i64)> {
+    let pattern = filter.q.as_deref().map(like_pattern);
+    let email = filter.email.as_ref().map(Email::as_str);
+    const WHERE: &str = "($1::text IS NULL OR email = $1)
+        AND ($2::text IS NULL OR lower(name) LIKE $2 ESCAPE '\\' OR email LIKE $2 ESCAPE '\\')";
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM customers WHERE {WHERE}"
+    )))
+    .bind(email)
+    .bind(&pattern)
+    .fetch_one(pool)
+    .await?;
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT * FROM customers WHERE {WHERE} ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
+    )))
+    .bind(email)
+    .bind(&pattern)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    Ok((rows, total))
+}
+
+/// `%text%`, lower-cased, with LIKE's wildcards escaped.
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// A change to a customer; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct CustomerPatch {
+    /// New name.
+    pub name: Option<PersonName>,
+    /// New status.
+    pub status: Option<CustomerStatus>,
+    /// New credit limit.
+    pub credit_limit: Option<CreditLimit>,
+}
+
+/// What changing a customer can run into.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// The new limit is below the credit already in use.
+    #[error("the credit limit cannot be lower than the credit in use ({0})")]
+    LimitBelowUsage(Decimal),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Applies a patch; `None` when the customer does not exist.
+pub async fn update(
+    pool: &PgPool,
+    id: Uuid,
+    patch: &CustomerPatch,
+) -> Result<Option<CustomerRow>, UpdateError> {
+    let updated = sqlx::query_as(
+        "UPDATE customers SET
+            name = coalesce($2, name),
+            status = coalesce($3, status),
+            credit_limit = coalesce($4, credit_limit),
+            updated_at = now()
+         WHERE id = $1
+         RETURNING *",
+    )
+    .bind(id)
+    .bind(patch.name.as_ref().map(PersonName::as_str))
+    .bind(patch.status.map(CustomerStatus::as_str))
+    .bind(patch.credit_limit.map(CreditLimit::amount))
+    .fetch_optional(pool)
+    .await;
+    match updated {
+        Err(error) if super::violates(&error, "credit_available_not_negative") => {
+            let used = get(pool, id)
+                .await?
+                .map(|c| c.credit_used)
+                .unwrap_or_default();
+            Err(UpdateError::LimitBelowUsage(used))
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Removes a customer; false when there was none.
+pub async fn delete(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
+    let deleted = sqlx::query("DELETE FROM customers WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(deleted == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(like_pattern(" Ada "), "%ada%");
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}

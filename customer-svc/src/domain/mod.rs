@@ -1,0 +1,7 @@
+//! The customer's domain types. Requests become these at the HTTP edge; past
+//! the edge an invalid email, name, status or credit limit cannot exist.
+
+mod customer;
+
+pub use customer::{CreditLimit, CustomerStatus};
+pub use messaging::contract::{Email, Money, PersonName, ValueError};

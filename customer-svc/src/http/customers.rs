@@ -1,0 +1,276 @@
+//! `/api/v1/customers`: create, list and search, read, change, remove.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
+
+use super::{
+    AppState,
+    auth::Caller,
+    caller,
+    error::ApiError,
+    json,
+    paging::{Page, Paging},
+    with_state,
+};
+use crate::{
+    db::customers::{self, CreateError, CustomerFilter, CustomerPatch, CustomerRow, UpdateError},
+    domain::{CreditLimit, CustomerStatus, Email, Money, PersonName},
+};
+
+/// A customer as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct CustomerView {
+    id: Uuid,
+    email: String,
+    name: String,
+    status: String,
+    credit_limit: Money,
+    credit_available: Money,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<CustomerRow> for CustomerView {
+    fn from(row: CustomerRow) -> Self {
+        let money = |amount| Money::new(amount).unwrap_or(Money::ZERO);
+        Self {
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            status: row.status,
+            credit_limit: money(row.credit_limit),
+            credit_available: money(row.credit_limit - row.credit_used),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// The routes of this module.
+pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let collection = warp::path!("api" / "v1" / "customers");
+    let item = warp::path!("api" / "v1" / "customers" / String);
+
+    let list = collection
+        .and(warp::get())
+        .and(warp::query::<HashMap<String, String>>())
+        .and(with_state(state.clone()))
+        .and_then(list);
+    let create = collection
+        .and(warp::post())
+        .and(caller(state.clone()))
+        .and(json::body::<Map<String, Value>>())
+        .and(with_state(state.clone()))
+        .and_then(create);
+    let get = item
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and_then(get);
+    let update = item
+        .and(warp::patch())
+        .and(caller(state.clone()))
+        .and(json::body::<Map<String, Value>>())
+        .and(with_state(state.clone()))
+        .and_then(update);
+    let delete = item
+        .and(warp::delete())
+        .and(caller(state.clone()))
+        .and(with_state(state))
+        .and_then(delete);
+    list.or(create)
+        .unify()
+        .or(get)
+        .unify()
+        .or(update)
+        .unify()
+        .or(delete)
+        .unify()
+}
+
+/// A path id: malformed is a 400.
+pub fn parse_id(raw: &str) -> Result<Uuid, Rejection> {
+    Uuid::parse_str(raw).map_err(|_| {
+        warp::reject::custom(ApiError::BadRequest {
+            code: "invalid_id",
+            message: format!("{raw:?} is not a valid id"),
+        })
+    })
+}
+
+async fn list(query: HashMap<String, String>, state: AppState) -> Result<Response, Rejection> {
+    let paging = Paging::from_query(&query)?;
+    let email = match query.get("email").filter(|e| !e.trim().is_empty()) {
+        Some(raw) => Some(Email::parse(raw).map_err(|e| ApiError::invalid_field("email", e.0))?),
+        None => None,
+    };
+    let q = query.get("q").map(|q| q.trim()).filter(|q| !q.is_empty());
+    if q.is_some_and(|q| q.chars().count() > 200) {
+        return Err(ApiError::invalid_field("q", "must be at most 200 characters").into());
+    }
+    let filter = CustomerFilter {
+        q: q.map(str::to_owned),
+        email,
+    };
+    let (rows, total) = customers::list(&state.pool, &filter, paging.limit(), paging.offset())
+        .await
+        .map_err(ApiError::from)?;
+    let items = rows.into_iter().map(CustomerView::from).collect();
+    Ok(warp::reply::json(&Page::new(items, paging, total)).into_response())
+}
+
+async fn create(
+    caller: Caller,
+    body: Map<String, Value>,
+    state: AppState,
+) -> Result<Response, Rejection> {
+    let mut fields = FieldErrors::default();
+    let email = fields.required(&body, "email", Email::parse);
+    let name = fields.required(&body, "name", PersonName::parse);
+    let credit_limit = fields.optional(&body, "credit_limit", CreditLimit::parse);
+    fields.into_result()?;
+    let (Some(email), Some(name)) = (email, name) else {
+        return Err(ApiError::internal("validated fields missing").into());
+    };
+    let credit_limit = match credit_limit {
+        Some(limit) => {
+            caller.require_admin_for("credit_limit")?;
+            limit
+        }
+        None => CreditLimit::new(state.config.default_credit_limit).map_err(ApiError::internal)?,
+    };
+    let row = customers::insert(&state.pool, &email, &name, credit_limit)
+        .await
+        .map_err(|error| match error {
+            CreateError::EmailTaken => ApiError::Conflict {
+                code: "email_taken",
+                message: format!("a customer with email {email} already exists"),
+            },
+            CreateError::Db(cause) => ApiError::from(cause),
+        })?;
+    let location = format!("/api/v1/customers/{}", row.id);
+    let reply = warp::reply::with_status(
+        warp::reply::json(&CustomerView::from(row)),
+        StatusCode::CREATED,
+    );
+    Ok(warp::reply::with_header(reply, "location", location).into_response())
+}
+
+async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
+    let id = parse_id(&id)?;
+    let row = customers::get(&state.pool, id)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or(ApiError::NotFound("customer"))?;
+    Ok(warp::reply::json(&CustomerView::from(row)).into_response())
+}
+
+async fn update(
+    id: String,
+    caller: Caller,
+    body: Map<String, Value>,
+    state: AppState,
+) -> Result<Response, Rejection> {
+    let id = parse_id(&id)?;
+    let mut fields = FieldErrors::default();
+    let patch = CustomerPatch {
+        name: fields.optional(&body, "name", PersonName::parse),
+        status: fields.optional(&body, "status", str::parse::<CustomerStatus>),
+        credit_limit: fields.optional(&body, "credit_limit", CreditLimit::parse),
+    };
+    for key in body.keys() {
+        if !matches!(key.as_str(), "name" | "status" | "credit_limit") {
+            fields.add(key, "cannot be changed");
+        }
+    }
+    fields.into_result()?;
+    if patch.status.is_some() {
+        caller.require_admin_for("status")?;
+    }
+    if patch.credit_limit.is_some() {
+        caller.require_admin_for("credit_limit")?;
+    }
+    let row = customers::update(&state.pool, id, &patch)
+        .await
+        .map_err(|error| match error {
+            UpdateError::LimitBelowUsage(used) => ApiError::Conflict {
+                code: "credit_limit_below_usage",
+                message: format!(
+                    "the credit limit cannot be lower than the credit in use ({used})"
+                ),
+            },
+            UpdateError::Db(cause) => ApiError::from(cause),
+        })?
+        .ok_or(ApiError::NotFound("customer"))?;
+    Ok(warp::reply::json(&CustomerView::from(row)).into_response())
+}
+
+async fn delete(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
+    caller.require_admin()?;
+    let id = parse_id(&id)?;
+    if !customers::delete(&state.pool, id)
+        .await
+        .map_err(ApiError::from)?
+    {
+        return Err(ApiError::NotFound("customer").into());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Collects every invalid field of a body, so that one 422 lists them all.
+#[derive(Default)]
+struct FieldErrors(Map<String, Value>);
+
+impl FieldErrors {
+    fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0
+            .insert(field.to_owned(), Value::String(message.into()));
+    }
+
+    fn required<T, E: std::fmt::Display>(
+        &mut self,
+        body: &Map<String, Value>,
+        field: &str,
+        parse: impl Fn(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        if body.get(field).is_none_or(Value::is_null) {
+            self.add(field, "is required");
+            return None;
+        }
+        self.optional(body, field, parse)
+    }
+
+    fn optional<T, E: std::fmt::Display>(
+        &mut self,
+        body: &Map<String, Value>,
+        field: &str,
+        parse: impl Fn(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        let text = match body.get(field)? {
+            Value::Null => return None,
+            Value::String(text) => text.clone(),
+            // Amounts are strings ("19.90"); a plain JSON number is read as its
+            // literal digits, never through a float.
+            Value::Number(number) => number.to_string(),
+            _ => {
+                self.add(field, "must be a string");
+                return None;
+            }
+        };
+        parse(&text)
+            .map_err(|e| self.add(field, e.to_string()))
+            .ok()
+    }
+
+    fn into_result(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(Value::Object(self.0)))
+        }
+    }
+}

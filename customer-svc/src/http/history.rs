@@ -1,0 +1,91 @@
+//! `GET /api/v1/customers/{id}/orders`: the order history customer-svc keeps
+//! from events, newest first, with the customer's statistics.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+use warp::{Filter, Rejection, Reply, reply::Response};
+
+use super::{AppState, customers::parse_id, error::ApiError, paging::Paging, with_state};
+use crate::{
+    db::{customers, history},
+    domain::Money,
+};
+
+#[derive(Debug, Serialize)]
+struct HistoryView {
+    customer_id: Uuid,
+    stats: StatsView,
+    items: Vec<HistoryItemView>,
+    page: u32,
+    per_page: u32,
+    total: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct StatsView {
+    order_count: i64,
+    total_spent: Money,
+    last_order_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+struct HistoryItemView {
+    order_id: Uuid,
+    status: String,
+    total: Money,
+    currency: String,
+    item_count: i32,
+    placed_at: DateTime<Utc>,
+}
+
+/// The routes of this module.
+pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("api" / "v1" / "customers" / String / "orders")
+        .and(warp::get())
+        .and(warp::query::<HashMap<String, String>>())
+        .and(with_state(state))
+        .and_then(order_history)
+}
+
+async fn order_history(
+    id: String,
+    query: HashMap<String, String>,
+    state: AppState,
+) -> Result<Response, Rejection> {
+    let customer_id = parse_id(&id)?;
+    let paging = Paging::from_query(&query)?;
+    customers::get(&state.pool, customer_id)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or(ApiError::NotFound("customer"))?;
+    let (rows, stats) = history::page(&state.pool, customer_id, paging.limit(), paging.offset())
+        .await
+        .map_err(ApiError::from)?;
+    let money = |amount| Money::new(amount).unwrap_or(Money::ZERO);
+    let view = HistoryView {
+        customer_id,
+        stats: StatsView {
+            order_count: stats.order_count,
+            total_spent: money(stats.total_spent),
+            last_order_at: stats.last_order_at,
+        },
+        items: rows
+            .into_iter()
+            .map(|row| HistoryItemView {
+                order_id: row.order_id,
+                status: row.status,
+                total: money(row.total),
+                currency: row.currency,
+                item_count: row.item_count,
+                placed_at: row.placed_at,
+            })
+            .collect(),
+        page: paging.page,
+        per_page: paging.per_page,
+        total: stats.order_count,
+    };
+    Ok(warp::reply::json(&view).into_response())
+}

@@ -1,0 +1,34 @@
+//! Lets lapsed credit reservations go: a saga that no `order.confirmed`
+//! settles within `RESERVATION_TTL` (its order-svc crashed for good, say) must
+//! not hold a customer's credit for ever.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::db;
+
+/// Releases lapsed reservations every `every` until `stop`.
+pub fn spawn_sweeper(pool: PgPool, every: Duration, stop: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {
+                    match db::credit::lapse_expired(&pool).await {
+                        Ok(lapsed) if lapsed > 0 => {
+                            metrics::counter!("credit_reservations_lapsed_total").increment(lapsed);
+                        }
+                        Ok(_) => {}
+                        Err(error) => warn!(%error, "lease sweep failed; will retry"),
+                    }
+                }
+            }
+        }
+    })
+}

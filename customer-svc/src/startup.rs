@@ -1,0 +1,123 @@
+//! Building the service from its configuration and running it until stopped:
+//! the same path in production and in tests.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use messaging::{Broker, ConsumerHandle, contract};
+use sqlx::PgPool;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::{
+    Config,
+    config::DEV_ADMIN_TOKEN,
+    consumers, db,
+    http::{self, AppState},
+    lease, rpc,
+};
+
+/// A built, not yet running, customer-svc.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    state: AppState,
+    rpc_server: ConsumerHandle,
+    order_events: ConsumerHandle,
+    sweeper: JoinHandle<()>,
+    stop_sweeper: CancellationToken,
+}
+
+impl Application {
+    /// Connects to the database (applying migrations) and the broker, starts
+    /// the RPC server, the event consumer and the lease sweeper, and binds the
+    /// HTTP listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        if config.admin_token == DEV_ADMIN_TOKEN {
+            warn!("ADMIN_TOKEN is the development default; set a secret one in production");
+        }
+        let pool: PgPool =
+            db::connect_and_migrate(&config.database_url, config.database_max_connections).await?;
+        let topology = contract::system_topology(&config.amqp.namespace);
+        let broker = Broker::start(config.amqp.clone(), topology);
+
+        let desk = rpc::CreditDesk::new(
+            pool.clone(),
+            config.default_credit_limit,
+            config.reservation_ttl,
+        );
+        let rpc_server = rpc::serve(&broker, desk, config.rpc_prefetch);
+        let order_events =
+            consumers::spawn_order_events(&broker, pool.clone(), config.events_prefetch);
+        let stop_sweeper = CancellationToken::new();
+        let sweeper = lease::spawn_sweeper(
+            pool.clone(),
+            config.lease_sweep_interval,
+            stop_sweeper.clone(),
+        );
+
+        let listener = TcpListener::bind(config.http_addr).await?;
+        let address = listener.local_addr()?;
+        http::metrics::handle();
+        Ok(Self {
+            listener,
+            address,
+            state: AppState {
+                pool,
+                broker,
+                config: Arc::new(config),
+            },
+            rpc_server,
+            order_events,
+            sweeper,
+            stop_sweeper,
+        })
+    }
+
+    /// Where the HTTP API listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// True once the broker is connected and both consumers are registered.
+    pub fn is_consuming(&self) -> bool {
+        self.rpc_server.is_ready() && self.order_events.is_ready()
+    }
+
+    /// Waits until the service consumes its queues, at most `within`.
+    pub async fn wait_consuming(&self, within: Duration) -> bool {
+        self.rpc_server.wait_ready(within).await && self.order_events.wait_ready(within).await
+    }
+
+    /// Serves until `shutdown` resolves, then stops taking requests and
+    /// messages, lets what is in flight finish, and closes connections.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let stop_http = CancellationToken::new();
+        let routes = http::routes(self.state.clone());
+        info!(address = %self.address, "customer-svc listening");
+        let server = warp::serve(routes)
+            .incoming(self.listener)
+            .graceful({
+                let stop_http = stop_http.clone();
+                async move { stop_http.cancelled().await }
+            })
+            .run();
+        let server = tokio::spawn(server);
+
+        shutdown.await;
+        info!("shutting down: no new requests or messages; finishing what is in flight");
+        stop_http.cancel();
+        self.rpc_server.shutdown().await;
+        self.order_events.shutdown().await;
+        self.stop_sweeper.cancel();
+        let _ = self.sweeper.await;
+        let _ = server.await;
+        self.state.broker.close().await;
+        self.state.pool.close().await;
+        info!("customer-svc stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,191 @@
+//! Values that cross the service boundary, parsed once at each edge: an
+//! invalid email, name or amount cannot exist past `parse`.
+
+use std::{fmt, str::FromStr};
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use validator::ValidateEmail;
+
+/// Why a value was refused; the message is fit for an API error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValueError(pub String);
+
+/// An email address, trimmed and lower-cased (emails are unique
+/// case-insensitively), at most 254 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Email(String);
+
+impl Email {
+    /// Parses and normalises an email address.
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let email = raw.trim().to_lowercase();
+        if email.len() > 254 || !email.validate_email() {
+            return Err(ValueError(format!("{raw:?} is not a valid email address")));
+        }
+        Ok(Self(email))
+    }
+
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Email {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Email::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person's name: trimmed, 1 to 200 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonName(String);
+
+impl PersonName {
+    /// Parses a name.
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let name = raw.trim();
+        let length = name.chars().count();
+        if length == 0 || length > 200 {
+            return Err(ValueError("name must be 1 to 200 characters".into()));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(ValueError(
+                "name must not contain control characters".into(),
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for PersonName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        PersonName::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An amount of money: not negative, at most two decimal places, at most
+/// 10 digits before the point (`NUMERIC(12,2)`). In JSON a string with exactly
+/// two places, `"19.90"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(Decimal);
+
+impl Money {
+    /// The largest amount a `NUMERIC(12,2)` column holds.
+    pub const MAX: Decimal = Decimal::from_parts(3_567_587_327, 232, 0, false, 2); // 9999999999.99
+
+    /// Zero.
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// Checks a decimal: not negative, at most two places, within `NUMERIC(12,2)`.
+    pub fn new(amount: Decimal) -> Result<Self, ValueError> {
+        let amount = amount.normalize();
+        if amount.is_sign_negative() && !amount.is_zero() {
+            return Err(ValueError("amount must not be negative".into()));
+        }
+        if amount.scale() > 2 {
+            return Err(ValueError(
+                "amount must have at most two decimal places".into(),
+            ));
+        }
+        if amount > Self::MAX {
+            return Err(ValueError("amount is too large".into()));
+        }
+        let mut amount = amount.abs();
+        amount.rescale(2);
+        Ok(Self(amount))
+    }
+
+    /// Parses `"19.90"` (or `"19.9"`, `"19"`).
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let amount = Decimal::from_str(raw.trim()).map_err(|_| {
+            ValueError(format!("{raw:?} is not a decimal amount such as \"19.90\""))
+        })?;
+        Self::new(amount)
+    }
+
+    /// The amount.
+    pub fn amount(&self) -> Decimal {
+        self.0
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.2}", self.0)
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Money::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        assert!(Email::parse("not-an-email").is_err());
+        assert!(Email::parse("").is_err());
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn name_is_trimmed_and_bounded() {
+        assert_eq!(
+            PersonName::parse("  Ada Lovelace ").unwrap().as_str(),
+            "Ada Lovelace"
+        );
+        assert!(PersonName::parse("   ").is_err());
+        assert!(PersonName::parse(&"é".repeat(200)).is_ok());
+        assert!(PersonName::parse(&"é".repeat(201)).is_err());
+        assert!(PersonName::parse("Ada\u{0007}").is_err());
+    }
+
+    #[test]
+    fn money_has_two_places_and_no_sign() {
+        assert_eq!(Money::parse("19.9").unwrap().to_string(), "19.90");
+        assert_eq!(Money::parse("5000").unwrap().to_string(), "5000.00");
+        assert_eq!(Money::parse("1.50").unwrap().to_string(), "1.50");
+        assert_eq!(Money::parse("-0").unwrap().to_string(), "0.00");
+        assert!(Money::parse("1.234").is_err());
+        assert!(Money::parse("-1").is_err());
+        assert!(Money::parse("abc").is_err());
+        assert!(Money::parse("10000000000").is_err());
+        assert_eq!(Money::parse("9999999999.99").unwrap().amount(), Money::MAX);
+        assert_eq!(
+            serde_json::to_string(&Money::parse("3").unwrap()).unwrap(),
+            "\"3.00\""
+        );
+        assert!(
+            serde_json::from_str::<Money>("3.5").is_err(),
+            "numbers are not money"
+        );
+    }
+}
