@@ -139,19 +139,9 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
     if let Some(error) = rejection.find::<ApiError>() {
         return Ok(error.response());
     }
-    let (status, code, message) = if rejection.is_not_found() {
-        (
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such endpoint".to_owned(),
-        )
-    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
-        (
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "this method is not allowed here".to_owned(),
-        )
-    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+    // `find` searches every branch a request was tried against, so the
+    // specific rejections come first and "wrong method" / "no route" last.
+    let (status, code, message) = if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
@@ -191,6 +181,18 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
             StatusCode::BAD_REQUEST,
             "missing_header",
             header.to_string(),
+        )
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this method is not allowed here".to_owned(),
+        )
+    } else if rejection.is_not_found() {
+        (
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such endpoint".to_owned(),
         )
     } else {
         error!(?rejection, "unhandled rejection");

@@ -1,0 +1,233 @@
+//! The order history, kept from events: exactly once, in any order.
+
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use messaging::contract::{self, Money, OrderCancelled, OrderConfirmed, VerifyOrCreateReply};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::helpers::*;
+
+struct Order {
+    order_id: Uuid,
+    saga_id: Uuid,
+    customer_id: Uuid,
+}
+
+async fn reserved_order(app: &TestApp, email: &str, amount: &str) -> Order {
+    let saga_id = Uuid::new_v4();
+    let VerifyOrCreateReply::Reserved { customer_id } = app
+        .verify_or_create(saga_id, email, "Shopper", amount)
+        .await
+        .unwrap()
+    else {
+        panic!("credit reserved")
+    };
+    Order {
+        order_id: Uuid::new_v4(),
+        saga_id,
+        customer_id,
+    }
+}
+
+fn confirmed(order: &Order, total: &str) -> OrderConfirmed {
+    OrderConfirmed {
+        order_id: order.order_id,
+        saga_id: order.saga_id,
+        customer_id: order.customer_id,
+        total: Money::parse(total).unwrap(),
+        currency: "EUR".into(),
+        item_count: 3,
+        placed_at: Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap(),
+    }
+}
+
+fn cancelled(order: &Order, total: &str) -> OrderCancelled {
+    OrderCancelled {
+        order_id: order.order_id,
+        saga_id: order.saga_id,
+        customer_id: order.customer_id,
+        total: Money::parse(total).unwrap(),
+        currency: "EUR".into(),
+        item_count: 3,
+        placed_at: Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap(),
+        cancelled_at: Utc::now(),
+    }
+}
+
+async fn history(app: &TestApp, customer_id: Uuid) -> Value {
+    let (status, body) = app
+        .get(&format!("/api/v1/customers/{customer_id}/orders"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn history_when(
+    app: &TestApp,
+    customer_id: Uuid,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    eventually(Duration::from_secs(10), what, || async {
+        let body = history(app, customer_id).await;
+        done(&body).then_some(body)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_confirmed_order_delivered_twice_is_counted_once() {
+    let app = TestApp::spawn().await;
+    let order = reserved_order(&app, "history@example.com", "99.90").await;
+    let message_id = Uuid::new_v4();
+
+    app.publish(
+        contract::ORDER_CONFIRMED,
+        confirmed(&order, "99.90"),
+        message_id,
+    )
+    .await;
+    app.publish(
+        contract::ORDER_CONFIRMED,
+        confirmed(&order, "99.90"),
+        message_id,
+    )
+    .await;
+    // A later, different event: once it shows, both copies of the first were handled.
+    let second = reserved_order(&app, "history@example.com", "0.10").await;
+    app.publish(
+        contract::ORDER_CONFIRMED,
+        confirmed(&second, "0.10"),
+        Uuid::new_v4(),
+    )
+    .await;
+
+    let body = history_when(&app, order.customer_id, "both orders in the history", |b| {
+        b["total"] == 2
+    })
+    .await;
+    assert_eq!(body["stats"]["order_count"], 2);
+    assert_eq!(body["stats"]["total_spent"], "100.00");
+    assert_eq!(body["items"].as_array().unwrap().len(), 2);
+    let first = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["order_id"] == order.order_id.to_string())
+        .unwrap();
+    assert_eq!(first["status"], "confirmed");
+    assert_eq!(first["total"], "99.90");
+    assert_eq!(first["item_count"], 3);
+    // Settled credit stays used.
+    assert_eq!(app.credit_available("history@example.com").await, "4900.00");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancellation_takes_the_order_out_of_total_spent_and_frees_its_credit() {
+    let app = TestApp::spawn().await;
+    let order = reserved_order(&app, "canceller@example.com", "40.00").await;
+    app.publish(
+        contract::ORDER_CONFIRMED,
+        confirmed(&order, "40.00"),
+        Uuid::new_v4(),
+    )
+    .await;
+    history_when(&app, order.customer_id, "the confirmed order", |b| {
+        b["total"] == 1
+    })
+    .await;
+
+    let cancel_id = Uuid::new_v4();
+    app.publish(
+        contract::ORDER_CANCELLED,
+        cancelled(&order, "40.00"),
+        cancel_id,
+    )
+    .await;
+    app.publish(
+        contract::ORDER_CANCELLED,
+        cancelled(&order, "40.00"),
+        cancel_id,
+    )
+    .await;
+
+    let body = history_when(&app, order.customer_id, "the order cancelled", |b| {
+        b["items"][0]["status"] == "cancelled"
+    })
+    .await;
+    assert_eq!(body["stats"]["total_spent"], "0.00");
+    assert_eq!(body["stats"]["order_count"], 1);
+    eventually(Duration::from_secs(5), "the credit back", || async {
+        (app.credit_available("canceller@example.com").await == "5000.00").then_some(())
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancellation_that_overtakes_its_confirmation_still_ends_cancelled() {
+    let app = TestApp::spawn().await;
+    let order = reserved_order(&app, "overtaken@example.com", "70.00").await;
+
+    app.publish(
+        contract::ORDER_CANCELLED,
+        cancelled(&order, "70.00"),
+        Uuid::new_v4(),
+    )
+    .await;
+    history_when(&app, order.customer_id, "the cancellation applied", |b| {
+        b["total"] == 1
+    })
+    .await;
+    app.publish(
+        contract::ORDER_CONFIRMED,
+        confirmed(&order, "70.00"),
+        Uuid::new_v4(),
+    )
+    .await;
+    // A sentinel event after the confirmation shows the confirmation was handled.
+    let sentinel = reserved_order(&app, "overtaken@example.com", "1.00").await;
+    app.publish(
+        contract::ORDER_CONFIRMED,
+        confirmed(&sentinel, "1.00"),
+        Uuid::new_v4(),
+    )
+    .await;
+
+    let body = history_when(&app, order.customer_id, "the sentinel order", |b| {
+        b["total"] == 2
+    })
+    .await;
+    let item = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["order_id"] == order.order_id.to_string())
+        .unwrap();
+    assert_eq!(item["status"], "cancelled");
+    assert_eq!(body["stats"]["total_spent"], "1.00");
+    assert_eq!(
+        app.credit_available("overtaken@example.com").await,
+        "4999.00"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_history_of_an_unknown_customer_is_a_404() {
+    let app = TestApp::spawn().await;
+
+    let (status, body) = app
+        .get(&format!("/api/v1/customers/{}/orders", Uuid::new_v4()))
+        .await;
+
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = app.get(&format!("/api/v1/customers/{ADA}/orders")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["stats"]["order_count"], 0);
+    assert_eq!(body["stats"]["total_spent"], "0.00");
+    app.stop().await;
+}

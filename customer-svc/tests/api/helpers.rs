@@ -1,0 +1,288 @@
+//! Starting the real service for a test, and talking to it.
+#![allow(dead_code)]
+
+use std::{collections::HashMap, future::Future, time::Duration};
+
+use customer_svc::{Application, Config};
+use messaging::{
+    AmqpSettings, Broker, CallOptions, Envelope, EventPublisher, MessageMeta, Namespace, RpcClient,
+    RpcError,
+    contract::{
+        self, Email, Money, PersonName, ReleaseCreditReply, ReleaseCreditRequest,
+        VerifyOrCreateReply, VerifyOrCreateRequest,
+    },
+};
+use serde_json::Value;
+use sqlx::{Connection, PgConnection};
+use tokio::{task::JoinHandle, time::Instant};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// Seeded customers (see `migrations/customers/*_seed_demo_customers.sql`).
+pub const ADA: &str = "0193a000-0000-7000-8000-000000000001";
+pub const BLOCKED_EMAIL: &str = "blocked@example.com";
+pub const LOW_CREDIT_EMAIL: &str = "lowcredit@example.com";
+
+fn admin_database_url() -> String {
+    std::env::var("DATABASE_ADMIN_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| AmqpSettings::DEFAULT_URL.to_owned())
+}
+
+fn init_tracing() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info,sqlx=warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+/// A running customer-svc and clients for its HTTP API and its queues.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub database_url: String,
+    database_name: String,
+    pub namespace: Namespace,
+    stop: CancellationToken,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+    pub broker: Broker,
+    pub rpc: RpcClient,
+    pub events: EventPublisher,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Starts the service with extra environment settings.
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
+        init_tracing();
+        let database_name = format!("customers_test_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_database_url())
+            .await
+            .expect("PostgreSQL reachable (DATABASE_ADMIN_URL)");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            r#"CREATE DATABASE "{database_name}""#
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+        let database_url = database_url_for(&database_name);
+        let namespace =
+            Namespace::parse(&format!("test_{}", Uuid::new_v4().simple())).expect("namespace");
+
+        let mut env: HashMap<&str, String> = HashMap::from([
+            ("DATABASE_URL", database_url.clone()),
+            ("AMQP_URL", amqp_url()),
+            ("AMQP_NAMESPACE", namespace.to_string()),
+            ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
+            ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+            ("DATABASE_MAX_CONNECTIONS", "5".to_owned()),
+        ]);
+        for (key, value) in overrides {
+            env.insert(key, (*value).to_owned());
+        }
+        let mut config = Config::from_lookup(|name| env.get(name).cloned()).expect("config");
+        config.amqp.queue_expiry = Some(Duration::from_secs(120));
+        let app = Application::build(config).await.expect("service starts");
+        assert!(
+            app.wait_consuming(Duration::from_secs(15)).await,
+            "service consumes its queues"
+        );
+        let base = format!("http://{}", app.address());
+        let stop = CancellationToken::new();
+        let server = tokio::spawn(app.run_until({
+            let stop = stop.clone();
+            async move { stop.cancelled().await }
+        }));
+
+        let mut settings = AmqpSettings::new(amqp_url(), namespace.clone(), "test-client");
+        settings.queue_expiry = Some(Duration::from_secs(120));
+        let broker = Broker::start(settings, contract::system_topology(&namespace));
+        broker
+            .wait_ready(Duration::from_secs(10))
+            .await
+            .expect("broker reachable");
+        let rpc = RpcClient::start(&broker);
+        let events = EventPublisher::new(&broker);
+        Self {
+            base,
+            http: reqwest::Client::new(),
+            database_url,
+            database_name,
+            namespace,
+            stop,
+            server: Some(server),
+            broker,
+            rpc,
+            events,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        send(self.http.get(self.url(path))).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, admin: bool) -> (u16, Value) {
+        let mut request = self.http.post(self.url(path)).json(body);
+        if admin {
+            request = request.bearer_auth(ADMIN_TOKEN);
+        }
+        send(request).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value, admin: bool) -> (u16, Value) {
+        let mut request = self.http.patch(self.url(path)).json(body);
+        if admin {
+            request = request.bearer_auth(ADMIN_TOKEN);
+        }
+        send(request).await
+    }
+
+    pub async fn create_customer(&self, email: &str, name: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/api/v1/customers",
+                &serde_json::json!({"email": email, "name": name}),
+                false,
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    pub async fn customer_by_email(&self, email: &str) -> Option<Value> {
+        let (status, body) = self.get(&format!("/api/v1/customers?email={email}")).await;
+        assert_eq!(status, 200, "{body}");
+        body["items"]
+            .as_array()
+            .and_then(|items| items.first().cloned())
+    }
+
+    pub async fn credit_available(&self, email: &str) -> String {
+        let customer = self
+            .customer_by_email(email)
+            .await
+            .expect("customer exists");
+        customer["credit_available"]
+            .as_str()
+            .expect("string")
+            .to_owned()
+    }
+
+    pub async fn verify_or_create(
+        &self,
+        saga_id: Uuid,
+        email: &str,
+        name: &str,
+        amount: &str,
+    ) -> Result<VerifyOrCreateReply, RpcError> {
+        let request = VerifyOrCreateRequest {
+            saga_id,
+            email: Email::parse(email).expect("email"),
+            name: PersonName::parse(name).expect("name"),
+            amount: Money::parse(amount).expect("amount"),
+            currency: "EUR".to_owned(),
+        };
+        self.rpc
+            .call(
+                &contract::customer_rpc_queue(&self.namespace),
+                contract::CUSTOMER_VERIFY_OR_CREATE,
+                &request,
+                CallOptions::timeout(Duration::from_secs(10)),
+            )
+            .await
+    }
+
+    pub async fn release_credit(&self, saga_id: Uuid) -> ReleaseCreditReply {
+        self.rpc
+            .call(
+                &contract::customer_rpc_queue(&self.namespace),
+                contract::CUSTOMER_RELEASE_CREDIT,
+                &ReleaseCreditRequest { saga_id },
+                CallOptions::timeout(Duration::from_secs(10)),
+            )
+            .await
+            .expect("release_credit answered")
+    }
+
+    /// Publishes an event as order-svc would (same message id when redelivered).
+    pub async fn publish<T: serde::Serialize>(&self, kind: &str, payload: T, message_id: Uuid) {
+        let envelope =
+            Envelope::new(kind, payload, MessageMeta::default()).with_message_id(message_id);
+        self.events
+            .publish(&envelope)
+            .await
+            .expect("event confirmed");
+    }
+
+    /// Stops the service, then drops its database.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("clean shutdown");
+        }
+        self.rpc.shutdown().await;
+        self.broker.close().await;
+        if let Ok(mut admin) = PgConnection::connect(&admin_database_url()).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
+                self.database_name
+            )))
+            .execute(&mut admin)
+            .await;
+        }
+    }
+}
+
+/// The admin URL with its database name replaced.
+fn database_url_for(name: &str) -> String {
+    let admin = admin_database_url();
+    let (server, _database) = admin
+        .rsplit_once('/')
+        .expect("DATABASE_ADMIN_URL ends with a database name");
+    format!("{server}/{name}")
+}
+
+async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body read");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+/// Polls `check` until it returns `Some`, or panics after `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

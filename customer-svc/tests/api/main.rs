@@ -1,0 +1,9 @@
+//! Black-box tests of customer-svc: each test starts the real service on a
+//! port the OS picks, with a fresh database and its own AMQP namespace, on the
+//! real PostgreSQL and RabbitMQ.
+
+mod customers;
+mod events;
+mod health;
+mod helpers;
+mod rpc;
