@@ -10,7 +10,6 @@ pub mod http;
 pub mod lease;
 pub mod rpc;
 mod startup;
-pub mod telemetry;
 
 pub use config::Config;
 pub use startup::Application;

@@ -2,7 +2,8 @@
 //! SIGINT. Everything else lives in the library so that tests start the service
 //! exactly as production does.
 
-use customer_svc::{Application, Config, telemetry};
+use customer_svc::{Application, Config};
+use messaging::edge::telemetry;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

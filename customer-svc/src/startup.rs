@@ -58,7 +58,7 @@ impl Application {
 
         let listener = TcpListener::bind(config.http_addr).await?;
         let address = listener.local_addr()?;
-        http::metrics::handle();
+        messaging::edge::metrics::handle();
         Ok(Self {
             listener,
             address,

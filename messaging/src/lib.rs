@@ -15,11 +15,18 @@
 //!   acknowledged, dead-lettering consumers.
 //! * [`Envelope`] is the JSON shape of every message, mirrored into the AMQP
 //!   properties.
+//! * [`contract`] holds what the services agree on: names, payloads, values.
+//! * With the `edge` feature, [`edge`] holds the HTTP conventions of the
+//!   contract that both services implement the same way (error shape, paging,
+//!   admin auth, health and metrics endpoints, logging). They live here, beside
+//!   the message contract, because the services share nothing else.
 #![warn(missing_docs)]
 
 mod connection;
 mod consumer;
 pub mod contract;
+#[cfg(feature = "edge")]
+pub mod edge;
 mod envelope;
 mod error;
 mod events;

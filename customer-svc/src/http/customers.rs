@@ -8,15 +8,14 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
 
-use super::{
-    AppState,
+use messaging::edge::{
     auth::Caller,
-    caller,
     error::ApiError,
     json,
     paging::{Page, Paging},
-    with_state,
 };
+
+use super::{AppState, caller, with_state};
 use crate::{
     db::customers::{self, CreateError, CustomerFilter, CustomerPatch, CustomerRow, UpdateError},
     domain::{CreditLimit, CustomerStatus, Email, Money, PersonName},

@@ -8,7 +8,9 @@ use serde::Serialize;
 use uuid::Uuid;
 use warp::{Filter, Rejection, Reply, reply::Response};
 
-use super::{AppState, customers::parse_id, error::ApiError, paging::Paging, with_state};
+use messaging::edge::{error::ApiError, paging::Paging};
+
+use super::{AppState, customers::parse_id, with_state};
 use crate::{
     db::{customers, history},
     domain::Money,

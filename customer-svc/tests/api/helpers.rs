@@ -34,18 +34,6 @@ fn amqp_url() -> String {
     std::env::var("AMQP_URL").unwrap_or_else(|_| AmqpSettings::DEFAULT_URL.to_owned())
 }
 
-fn init_tracing() {
-    if std::env::var_os("TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "info,sqlx=warn".into()),
-            )
-            .with_test_writer()
-            .try_init();
-    }
-}
-
 /// A running customer-svc and clients for its HTTP API and its queues.
 pub struct TestApp {
     pub base: String,
@@ -67,7 +55,7 @@ impl TestApp {
 
     /// Starts the service with extra environment settings.
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
-        init_tracing();
+        messaging::edge::telemetry::init_for_tests();
         let database_name = format!("customers_test_{}", Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&admin_database_url())
             .await

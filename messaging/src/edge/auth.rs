@@ -1,8 +1,21 @@
 //! Who is calling: the admin (a valid bearer token) or anyone.
 
+use std::sync::Arc;
+
 use subtle::ConstantTimeEq;
+use warp::{Filter, Rejection};
 
 use super::error::ApiError;
+
+/// Who is calling, from the `Authorization` header, against `admin_token`.
+pub fn caller(
+    admin_token: Arc<str>,
+) -> impl Filter<Extract = (Caller,), Error = Rejection> + Clone {
+    warp::header::optional::<String>("authorization").and_then(move |header: Option<String>| {
+        let token = admin_token.clone();
+        async move { Caller::from_header(header.as_deref(), &token).map_err(warp::reject::custom) }
+    })
+}
 
 /// The caller of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! Logging set-up and the process's stop signal.
+//! Logging set-up and the process's stop signal, the same in both services.
 
 use tracing_subscriber::{EnvFilter, fmt};
 
@@ -36,4 +36,13 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = interrupt.await;
     tracing::info!("stop signal received");
+}
+
+/// For tests: logs into the test output when `TEST_LOG` is set, filtered by
+/// `RUST_LOG` (default `info`); silent otherwise.
+pub fn init_for_tests() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+        let _ = fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
 }

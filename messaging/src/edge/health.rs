@@ -1,0 +1,67 @@
+//! `/healthz` (the process runs), `/readyz` (its dependencies answer),
+//! `/metrics` (Prometheus text format).
+
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use serde_json::{Map, Value, json};
+use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
+
+use super::metrics;
+
+/// Longest a readiness probe waits for the database.
+const DB_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Named checks, each true when that dependency answers.
+pub type ReadinessProbe =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<(&'static str, bool)>> + Send>> + Send + Sync>;
+
+/// The health routes, with readiness decided by `probe`.
+pub fn routes(
+    probe: ReadinessProbe,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let healthz = warp::path!("healthz")
+        .and(warp::get())
+        .map(|| warp::reply::json(&json!({"status": "ok"})).into_response());
+    let readyz = warp::path!("readyz")
+        .and(warp::get())
+        .and(super::with(probe))
+        .then(|probe: ReadinessProbe| async move { readiness_response(probe().await) });
+    let metrics = warp::path!("metrics").and(warp::get()).map(|| {
+        warp::reply::with_header(
+            metrics::render(),
+            "content-type",
+            "text/plain; version=0.0.4; charset=utf-8",
+        )
+        .into_response()
+    });
+    healthz.or(readyz).unify().or(metrics).unify()
+}
+
+fn readiness_response(checks: Vec<(&'static str, bool)>) -> Response {
+    let ready = checks.iter().all(|(_, ok)| *ok);
+    let checks: Map<String, Value> = checks
+        .into_iter()
+        .map(|(name, ok)| {
+            (
+                name.to_owned(),
+                json!(if ok { "ok" } else { "unreachable" }),
+            )
+        })
+        .collect();
+    let body = json!({"status": if ready { "ready" } else { "not_ready" }, "checks": checks});
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    warp::reply::with_status(warp::reply::json(&body), status).into_response()
+}
+
+/// True when the database answers `SELECT 1` within two seconds.
+pub async fn database_answers(pool: &sqlx::PgPool) -> bool {
+    let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool);
+    matches!(
+        tokio::time::timeout(DB_PROBE_TIMEOUT, probe).await,
+        Ok(Ok(1))
+    )
+}

@@ -1,0 +1,62 @@
+//! The HTTP edge both services implement the same way, as the contract
+//! describes it: the JSON error shape and the one `recover` that produces it,
+//! size-limited JSON bodies, paging, the admin bearer token, `/healthz`,
+//! `/readyz` and `/metrics`, CORS, a span per request, and logging set-up.
+//! Each service adds only its own routes.
+
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod json;
+pub mod metrics;
+pub mod paging;
+pub mod telemetry;
+
+use std::convert::Infallible;
+
+use warp::{Filter, Rejection, Reply, filters::BoxedFilter, http::Method, reply::Response};
+
+/// Wraps a service's routes (health included) with the shared conventions:
+/// every rejection becomes the JSON error shape, CORS for `cors_origins`, a
+/// tracing span per request carrying its `x-request-id`, and request metrics.
+pub fn with_conventions<F>(routes: F, cors_origins: &[String]) -> BoxedFilter<(Response,)>
+where
+    F: Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static,
+{
+    let cors = warp::cors()
+        .allow_origins(cors_origins.iter().map(String::as_str))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            "content-type",
+            "authorization",
+            "x-request-id",
+            "idempotency-key",
+        ])
+        .expose_headers(["location", "x-request-id"])
+        .max_age(600);
+    routes
+        .recover(error::recover)
+        .unify()
+        .with(cors)
+        .map(Reply::into_response)
+        .recover(error::recover)
+        .unify()
+        .with(warp::trace(|info| {
+            let request_id = info
+                .request_headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("http", method = %info.method(), path = %info.path(), request_id)
+        }))
+        .with(warp::log::custom(metrics::record_request))
+        .map(Reply::into_response)
+        .boxed()
+}
+
+/// Passes a clone of `value` to a handler.
+pub fn with<T: Clone + Send + Sync + 'static>(
+    value: T,
+) -> impl Filter<Extract = (T,), Error = Infallible> + Clone {
+    warp::any().map(move || value.clone())
+}
