@@ -81,15 +81,11 @@ impl Config {
                 .parse()
                 .map_err(|e| ConfigError(format!("HTTP_ADDR: {e}")))?,
             admin_token: get("ADMIN_TOKEN", DEV_ADMIN_TOKEN),
-            cors_origins: get(
+            cors_origins: messaging::edge::parse_origins(&get(
                 "CORS_ORIGINS",
                 "http://127.0.0.1:3001,http://localhost:3001",
-            )
-            .split(',')
-            .map(str::trim)
-            .filter(|origin| !origin.is_empty())
-            .map(parse_origin)
-            .collect::<Result<_, _>>()?,
+            ))
+            .map_err(|e| ConfigError(format!("CORS_ORIGINS: {e}")))?,
             default_credit_limit: Money::parse(&get("DEFAULT_CREDIT_LIMIT", "5000.00"))
                 .map_err(|e| ConfigError(format!("DEFAULT_CREDIT_LIMIT: {e}")))?,
             reservation_ttl: parse_duration("RESERVATION_TTL", "15m")?,
@@ -98,23 +94,6 @@ impl Config {
             events_prefetch: prefetch("EVENTS_PREFETCH")?,
             log_format: get("LOG_FORMAT", "pretty"),
         })
-    }
-}
-
-/// An origin as browsers send it: `scheme://host[:port]`, nothing after.
-fn parse_origin(origin: &str) -> Result<String, ConfigError> {
-    let valid = origin.split_once("://").is_some_and(|(scheme, authority)| {
-        matches!(scheme, "http" | "https")
-            && !authority.is_empty()
-            && authority.parse::<warp::http::uri::Authority>().is_ok()
-            && !authority.contains(['/', '@'])
-    });
-    if valid {
-        Ok(origin.to_owned())
-    } else {
-        Err(ConfigError(format!(
-            "CORS_ORIGINS: {origin:?} is not an origin such as http://localhost:3001"
-        )))
     }
 }
 

@@ -1,7 +1,15 @@
-//! order-svc: not built yet. Its REST API, database and role in the checkout saga
-//! arrive with its own issue; until then the binary says so and exits.
+//! order-svc: reads its configuration, starts, and runs until SIGTERM or
+//! SIGINT. Everything else lives in the library so that tests start the service
+//! exactly as production does.
 
-fn main() {
-    eprintln!("order-svc is not implemented yet: see the project's open issues");
-    std::process::exit(2);
+use messaging::edge::telemetry;
+use order_svc::{Application, Config};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = dotenvy::dotenv();
+    let config = Config::from_env()?;
+    telemetry::init(&config.log_format);
+    let app = Application::build(config).await?;
+    app.run_until(telemetry::shutdown_signal()).await
 }

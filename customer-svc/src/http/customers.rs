@@ -11,6 +11,7 @@ use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
 use messaging::edge::{
     auth::Caller,
     error::ApiError,
+    fields::FieldErrors,
     json,
     paging::{Page, Paging},
 };
@@ -218,58 +219,4 @@ async fn delete(id: String, caller: Caller, state: AppState) -> Result<Response,
         return Err(ApiError::NotFound("customer").into());
     }
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// Collects every invalid field of a body, so that one 422 lists them all.
-#[derive(Default)]
-struct FieldErrors(Map<String, Value>);
-
-impl FieldErrors {
-    fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0
-            .insert(field.to_owned(), Value::String(message.into()));
-    }
-
-    fn required<T, E: std::fmt::Display>(
-        &mut self,
-        body: &Map<String, Value>,
-        field: &str,
-        parse: impl Fn(&str) -> Result<T, E>,
-    ) -> Option<T> {
-        if body.get(field).is_none_or(Value::is_null) {
-            self.add(field, "is required");
-            return None;
-        }
-        self.optional(body, field, parse)
-    }
-
-    fn optional<T, E: std::fmt::Display>(
-        &mut self,
-        body: &Map<String, Value>,
-        field: &str,
-        parse: impl Fn(&str) -> Result<T, E>,
-    ) -> Option<T> {
-        let text = match body.get(field)? {
-            Value::Null => return None,
-            Value::String(text) => text.clone(),
-            // Amounts are strings ("19.90"); a plain JSON number is read as its
-            // literal digits, never through a float.
-            Value::Number(number) => number.to_string(),
-            _ => {
-                self.add(field, "must be a string");
-                return None;
-            }
-        };
-        parse(&text)
-            .map_err(|e| self.add(field, e.to_string()))
-            .ok()
-    }
-
-    fn into_result(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(Value::Object(self.0)))
-        }
-    }
 }

@@ -37,6 +37,13 @@ pub enum ApiError {
     },
     /// 422: well formed but invalid; `details.fields` says what and why.
     Validation(Value),
+    /// 422 with its own code, for a request that is invalid as a whole.
+    Unprocessable {
+        /// Code.
+        code: &'static str,
+        /// Sentence.
+        message: String,
+    },
     /// 503: a dependency is down.
     Unavailable(String),
     /// 500: our fault; the cause is logged.
@@ -87,6 +94,12 @@ impl ApiError {
                 "validation_failed",
                 "the request is not valid".into(),
                 json!({ "fields": fields }),
+            ),
+            ApiError::Unprocessable { code, message } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                message.clone(),
+                json!({}),
             ),
             ApiError::Unavailable(message) => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -5,7 +5,9 @@
 //! Each service adds only its own routes.
 
 pub mod auth;
+pub mod database;
 pub mod error;
+pub mod fields;
 pub mod health;
 pub mod json;
 pub mod metrics;
@@ -54,9 +56,51 @@ where
         .boxed()
 }
 
+/// Parses a comma-separated list of origins as browsers send them
+/// (`scheme://host[:port]`, nothing after), refusing anything else: a bad
+/// origin would otherwise only fail when CORS is built.
+pub fn parse_origins(list: &str) -> Result<Vec<String>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let valid = origin.split_once("://").is_some_and(|(scheme, authority)| {
+                matches!(scheme, "http" | "https")
+                    && !authority.is_empty()
+                    && !authority.contains(['/', '@'])
+                    && authority.parse::<warp::http::uri::Authority>().is_ok()
+            });
+            if valid {
+                Ok(origin.to_owned())
+            } else {
+                Err(format!(
+                    "{origin:?} is not an origin such as http://localhost:3001"
+                ))
+            }
+        })
+        .collect()
+}
+
 /// Passes a clone of `value` to a handler.
 pub fn with<T: Clone + Send + Sync + 'static>(
     value: T,
 ) -> impl Filter<Extract = (T,), Error = Infallible> + Clone {
     warp::any().map(move || value.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_origins;
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        assert_eq!(
+            parse_origins(" http://localhost:3001, https://shop.example ").unwrap(),
+            vec!["http://localhost:3001", "https://shop.example"]
+        );
+        assert_eq!(parse_origins("").unwrap(), Vec::<String>::new());
+        assert!(parse_origins("localhost:3001").is_err());
+        assert!(parse_origins("http://shop.example/path").is_err());
+        assert!(parse_origins("ftp://shop.example").is_err());
+    }
 }

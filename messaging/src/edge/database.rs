@@ -1,0 +1,48 @@
+//! Connecting to a service's own database: retry while it starts, then migrate.
+
+use std::time::Duration;
+
+use sqlx::{PgPool, migrate::Migrator, postgres::PgPoolOptions};
+use tokio_retry::{
+    Retry,
+    strategy::{ExponentialBackoff, jitter},
+};
+use tracing::warn;
+
+/// Connects, retrying with backoff for about half a minute (the database may
+/// still be starting), then applies `migrator`'s migrations (under an advisory
+/// lock, so instances starting together apply them once).
+pub async fn connect_and_migrate(
+    url: &str,
+    max_connections: u32,
+    migrator: &Migrator,
+) -> Result<PgPool, sqlx::Error> {
+    let backoff = ExponentialBackoff::from_millis(2)
+        .factor(100)
+        .max_delay(Duration::from_secs(5))
+        .map(jitter)
+        .take(10);
+    let pool = Retry::start(backoff, || async {
+        PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .inspect_err(|error| warn!(%error, "database not reachable yet"))
+    })
+    .await?;
+    migrator.run(&pool).await?;
+    Ok(pool)
+}
+
+/// True when `error` is the violation of the named constraint.
+pub fn violates(error: &sqlx::Error, constraint: &str) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.constraint() == Some(constraint))
+}
+
+/// True when `error` is a serialisation failure or a deadlock: the
+/// transaction lost a race and may simply be run again.
+pub fn lost_a_race(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db)
+        if matches!(db.code().as_deref(), Some("40001" | "40P01")))
+}

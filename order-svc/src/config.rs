@@ -1,0 +1,147 @@
+//! Typed configuration, read once from the environment (see the README's table).
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use messaging::AmqpSettings;
+
+/// The service's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: this service's own database.
+    pub database_url: String,
+    /// `DATABASE_MAX_CONNECTIONS`.
+    pub database_max_connections: u32,
+    /// `AMQP_URL`, `AMQP_NAMESPACE`.
+    pub amqp: AmqpSettings,
+    /// `HTTP_ADDR`: where the REST API and the UI are served (port 0: any).
+    pub http_addr: SocketAddr,
+    /// `RPC_TIMEOUT_MS`: how long the saga waits for customer-svc before it compensates.
+    pub rpc_timeout: Duration,
+    /// `CHECKOUT_WAIT_MS`: how long `POST /api/v1/orders` waits for the saga's
+    /// end before answering 202 (default: `RPC_TIMEOUT_MS` plus 2 s).
+    pub checkout_wait: Duration,
+    /// `ADMIN_TOKEN`: bearer token for the admin endpoints.
+    pub admin_token: String,
+    /// `UI_DIR`: the built WASM UI, served at `/`.
+    pub ui_dir: PathBuf,
+    /// `CORS_ORIGINS`: origins allowed to call from another site (none by
+    /// default: the UI is served by this service).
+    pub cors_origins: Vec<String>,
+    /// `SAGA_LEASE` (e.g. `10s`): how long an instance owns a saga it drives
+    /// before another instance may take it over.
+    pub saga_lease: Duration,
+    /// `RECOVERY_INTERVAL`: how often unfinished sagas whose lease ran out are
+    /// resumed or compensated (also done at start-up).
+    pub recovery_interval: Duration,
+    /// `INSTANCE_ID`: this instance's name in saga leases.
+    pub instance_id: String,
+    /// `LOG_FORMAT`: `pretty` or `json`.
+    pub log_format: String,
+    /// `FAULT_CRASH_AFTER`: fault injection for tests only. When set to a saga
+    /// step (`verify_customer`), the process aborts right after committing that
+    /// step, exactly as a crash would. Never set in production.
+    pub crash_after: Option<String>,
+}
+
+/// The default of `ADMIN_TOKEN`; a warning is logged while it is in use.
+pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
+
+/// A configuration value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_owned());
+        let millis = |name: &str, default: &str| {
+            get(name, default)
+                .parse::<u64>()
+                .map(Duration::from_millis)
+                .map_err(|e| ConfigError(format!("{name}: {e}")))
+        };
+        let duration = |name: &str, default: &str| {
+            humantime::parse_duration(&get(name, default))
+                .map_err(|e| ConfigError(format!("{name}: {e}")))
+        };
+
+        let rpc_timeout = millis("RPC_TIMEOUT_MS", "3000")?;
+        if rpc_timeout < Duration::from_millis(50) {
+            return Err(ConfigError("RPC_TIMEOUT_MS must be at least 50".into()));
+        }
+        let default_wait = (rpc_timeout + Duration::from_secs(2))
+            .as_millis()
+            .to_string();
+        let amqp = AmqpSettings::new(
+            get("AMQP_URL", AmqpSettings::DEFAULT_URL),
+            messaging::Namespace::parse(&get("AMQP_NAMESPACE", "commerce")).map_err(ConfigError)?,
+            "order-svc",
+        );
+        let saga_lease = duration("SAGA_LEASE", "10s")?;
+        if saga_lease <= rpc_timeout {
+            return Err(ConfigError(
+                "SAGA_LEASE must be longer than RPC_TIMEOUT_MS, or a slow call would lose its saga"
+                    .into(),
+            ));
+        }
+        Ok(Self {
+            database_url: get("DATABASE_URL", "postgres://127.0.0.1/orders"),
+            database_max_connections: get("DATABASE_MAX_CONNECTIONS", "20")
+                .parse()
+                .map_err(|e| ConfigError(format!("DATABASE_MAX_CONNECTIONS: {e}")))?,
+            amqp,
+            http_addr: get("HTTP_ADDR", "127.0.0.1:3001")
+                .parse()
+                .map_err(|e| ConfigError(format!("HTTP_ADDR: {e}")))?,
+            rpc_timeout,
+            checkout_wait: millis("CHECKOUT_WAIT_MS", &default_wait)?,
+            admin_token: get("ADMIN_TOKEN", DEV_ADMIN_TOKEN),
+            ui_dir: PathBuf::from(get("UI_DIR", "ui/dist")),
+            cors_origins: messaging::edge::parse_origins(&get("CORS_ORIGINS", ""))
+                .map_err(|e| ConfigError(format!("CORS_ORIGINS: {e}")))?,
+            saga_lease,
+            recovery_interval: duration("RECOVERY_INTERVAL", "5s")?,
+            instance_id: lookup("INSTANCE_ID").unwrap_or_else(|| {
+                format!(
+                    "order-svc-{}-{}",
+                    std::process::id(),
+                    uuid::Uuid::new_v4().simple()
+                )
+            }),
+            log_format: get("LOG_FORMAT", "pretty"),
+            crash_after: lookup("FAULT_CRASH_AFTER").filter(|s| !s.is_empty()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let config = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(config.database_url, "postgres://127.0.0.1/orders");
+        assert_eq!(config.http_addr.to_string(), "127.0.0.1:3001");
+        assert_eq!(config.rpc_timeout, Duration::from_millis(3000));
+        assert_eq!(config.checkout_wait, Duration::from_millis(5000));
+        assert_eq!(config.ui_dir, PathBuf::from("ui/dist"));
+        assert_eq!(config.admin_token, DEV_ADMIN_TOKEN);
+        assert!(config.cors_origins.is_empty());
+        assert!(config.crash_after.is_none());
+    }
+
+    #[test]
+    fn a_lease_shorter_than_the_rpc_timeout_is_refused() {
+        let error = Config::from_lookup(|n| (n == "SAGA_LEASE").then(|| "1s".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("SAGA_LEASE"), "{error}");
+    }
+}

@@ -1,0 +1,91 @@
+//! The outbox table: events written in the business transaction, published
+//! later by the relay (`crate::outbox`).
+
+use serde::Serialize;
+use sqlx::{FromRow, PgConnection};
+use uuid::Uuid;
+
+use messaging::{Envelope, MessageMeta};
+
+/// Queues an event inside `tx`. Its envelope's message id is the row's id.
+pub async fn insert<T: Serialize>(
+    tx: &mut PgConnection,
+    kind: &str,
+    payload: &T,
+    saga_id: Uuid,
+    correlation_id: &str,
+) -> sqlx::Result<Uuid> {
+    let envelope = Envelope::new(
+        kind,
+        payload,
+        MessageMeta {
+            correlation_id: Some(correlation_id.to_owned()),
+            causation_id: Some(saga_id.to_string()),
+            request_id: None,
+        },
+    );
+    let id = envelope.message_id;
+    let json = serde_json::to_value(&envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query("INSERT INTO outbox (id, message_type, saga_id, envelope) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(kind)
+        .bind(saga_id)
+        .bind(json)
+        .execute(tx)
+        .await?;
+    Ok(id)
+}
+
+/// An unsent row.
+#[derive(Debug, FromRow)]
+pub struct PendingEvent {
+    /// Row and message id.
+    pub id: Uuid,
+    /// The saga it belongs to.
+    pub saga_id: Option<Uuid>,
+    /// Event type.
+    pub message_type: String,
+    /// The full envelope.
+    pub envelope: serde_json::Value,
+}
+
+/// Locks up to `limit` unsent rows, oldest first, skipping rows another
+/// relay holds.
+pub async fn lock_unsent(tx: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<PendingEvent>> {
+    sqlx::query_as(
+        "SELECT id, saga_id, message_type, envelope FROM outbox
+         WHERE sent_at IS NULL ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(tx)
+    .await
+}
+
+/// Marks a row sent (the broker confirmed it) and notes it in its saga's timeline.
+pub async fn mark_sent(tx: &mut PgConnection, event: &PendingEvent) -> sqlx::Result<()> {
+    sqlx::query("UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = $1")
+        .bind(event.id)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(saga_id) = event.saga_id {
+        super::sagas::log_step(
+            tx,
+            saga_id,
+            "publish_event",
+            "completed",
+            &format!("{} published (broker confirmed)", event.message_type),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records a failed publish on a row.
+pub async fn mark_failed(tx: &mut PgConnection, id: Uuid, error: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1")
+        .bind(id)
+        .bind(error)
+        .execute(tx)
+        .await
+        .map(drop)
+}

@@ -1,0 +1,9 @@
+//! The order service's domain: products and their fields, checkout requests,
+//! order statuses and rejection reasons. Requests become these at the HTTP
+//! edge; past the edge an invalid value cannot exist.
+
+pub mod checkout;
+pub mod order;
+pub mod product;
+
+pub use messaging::contract::{Email, Money, PersonName, ValueError};

@@ -1,0 +1,137 @@
+//! An order's status and why it was rejected. The status owns its moves:
+//! `pending` ends `confirmed` or `rejected`; only `confirmed` may be cancelled.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Where an order stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Its saga has not ended yet.
+    Pending,
+    /// Stock and credit are taken; `order.confirmed` goes out.
+    Confirmed,
+    /// The saga refused it; see the reason.
+    Rejected,
+    /// Confirmed, then cancelled: stock restored, credit released.
+    Cancelled,
+}
+
+impl OrderStatus {
+    /// The stored and shown word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::Rejected => "rejected",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Reads a stored or requested status.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "pending" => Some(Self::Pending),
+            "confirmed" => Some(Self::Confirmed),
+            "rejected" => Some(Self::Rejected),
+            "cancelled" => Some(Self::Cancelled),
+            _ => None,
+        }
+    }
+
+    /// True once the checkout has ended, one way or the other.
+    pub fn is_final_for_checkout(self) -> bool {
+        self != OrderStatus::Pending
+    }
+
+    /// Whether an order in this status may become `next`.
+    pub fn may_become(self, next: OrderStatus) -> bool {
+        matches!(
+            (self, next),
+            (
+                OrderStatus::Pending,
+                OrderStatus::Confirmed | OrderStatus::Rejected
+            ) | (OrderStatus::Confirmed, OrderStatus::Cancelled)
+        )
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why the saga rejected an order (the order's `reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectionReason {
+    /// The customer's status is `blocked`.
+    CustomerBlocked,
+    /// The total exceeds the customer's available credit.
+    CreditLimitExceeded,
+    /// Not enough stock for at least one line (or a product was retired meanwhile).
+    InsufficientStock,
+    /// customer-svc did not answer in time; the credit is released.
+    CustomerServiceUnavailable,
+    /// customer-svc refused the request as invalid.
+    CustomerInvalid,
+}
+
+impl RejectionReason {
+    /// The contract's code.
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectionReason::CustomerBlocked => "customer_blocked",
+            RejectionReason::CreditLimitExceeded => "credit_limit_exceeded",
+            RejectionReason::InsufficientStock => "insufficient_stock",
+            RejectionReason::CustomerServiceUnavailable => "customer_service_unavailable",
+            RejectionReason::CustomerInvalid => "customer_invalid",
+        }
+    }
+
+    /// Reads a stored code.
+    pub fn parse(code: &str) -> Option<Self> {
+        [
+            Self::CustomerBlocked,
+            Self::CreditLimitExceeded,
+            Self::InsufficientStock,
+            Self::CustomerServiceUnavailable,
+            Self::CustomerInvalid,
+        ]
+        .into_iter()
+        .find(|reason| reason.code() == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_legal_moves_are_allowed() {
+        use OrderStatus::*;
+        assert!(Pending.may_become(Confirmed));
+        assert!(Pending.may_become(Rejected));
+        assert!(Confirmed.may_become(Cancelled));
+        assert!(!Rejected.may_become(Confirmed));
+        assert!(!Cancelled.may_become(Confirmed));
+        assert!(!Pending.may_become(Cancelled));
+        assert!(!Confirmed.may_become(Rejected));
+    }
+
+    #[test]
+    fn reasons_round_trip_their_codes() {
+        for code in [
+            "customer_blocked",
+            "credit_limit_exceeded",
+            "insufficient_stock",
+            "customer_service_unavailable",
+            "customer_invalid",
+        ] {
+            assert_eq!(RejectionReason::parse(code).unwrap().code(), code);
+        }
+        assert!(RejectionReason::parse("nope").is_none());
+    }
+}

@@ -1,0 +1,81 @@
+//! The REST API and the UI: one module per resource, wrapped in the edge
+//! conventions shared with customer-svc (error shape, CORS, tracing, metrics,
+//! health).
+
+pub mod orders;
+pub mod products;
+pub mod ui;
+mod views;
+
+use std::sync::Arc;
+
+use messaging::{
+    Broker,
+    edge::{self, auth::Caller, health::ReadinessProbe},
+};
+use sqlx::PgPool;
+use warp::{Filter, Rejection, filters::BoxedFilter, reply::Response};
+
+use crate::{Config, saga::Coordinator};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The service's database.
+    pub pool: PgPool,
+    /// The broker connection (for readiness).
+    pub broker: Broker,
+    /// Drives checkout sagas.
+    pub coordinator: Coordinator,
+    /// The configuration.
+    pub config: Arc<Config>,
+}
+
+/// Passes the state to a handler.
+pub fn with_state(
+    state: AppState,
+) -> impl Filter<Extract = (AppState,), Error = std::convert::Infallible> + Clone {
+    edge::with(state)
+}
+
+/// Who is calling, from the `Authorization` header.
+pub fn caller(state: AppState) -> impl Filter<Extract = (Caller,), Error = Rejection> + Clone {
+    edge::auth::caller(Arc::from(state.config.admin_token.as_str()))
+}
+
+/// Every route of the service, ready to serve.
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let probe: ReadinessProbe = {
+        let state = state.clone();
+        Arc::new(move || {
+            let state = state.clone();
+            Box::pin(async move {
+                vec![
+                    (
+                        "database",
+                        edge::health::database_answers(&state.pool).await,
+                    ),
+                    ("broker", state.broker.is_ready()),
+                ]
+            })
+        })
+    };
+    let routes = products::routes(state.clone())
+        .or(orders::routes(state.clone()))
+        .unify()
+        .or(edge::health::routes(probe))
+        .unify()
+        .or(ui::routes(state.config.ui_dir.clone()))
+        .unify();
+    edge::with_conventions(routes, &state.config.cors_origins)
+}
+
+/// A path id: malformed is a 400.
+pub fn parse_id(raw: &str) -> Result<uuid::Uuid, Rejection> {
+    uuid::Uuid::parse_str(raw).map_err(|_| {
+        warp::reject::custom(edge::error::ApiError::BadRequest {
+            code: "invalid_id",
+            message: format!("{raw:?} is not a valid id"),
+        })
+    })
+}

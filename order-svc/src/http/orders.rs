@@ -1,0 +1,278 @@
+//! `/api/v1/orders`: checkout (runs the saga), list, get with the saga's
+//! timeline, cancel.
+
+use std::{collections::HashMap, time::Duration};
+
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+use uuid::Uuid;
+use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
+
+use messaging::{
+    contract::Money,
+    edge::{
+        error::ApiError,
+        json,
+        paging::{Page, Paging},
+    },
+};
+
+use super::{AppState, parse_id, views::OrderView, with_state};
+use crate::{
+    db::{
+        orders::{self, Cancelled, NewCheckout, OrderFilter, PricedLine, RecordError, Recorded},
+        products,
+    },
+    domain::{checkout::CheckoutRequest, order::OrderStatus},
+};
+
+/// How often a waiting checkout looks at its order when no signal arrives
+/// (its saga may be driven by another instance).
+const WAIT_POLL: Duration = Duration::from_millis(250);
+/// Longest `Idempotency-Key` accepted.
+const MAX_KEY_LENGTH: usize = 200;
+
+/// The routes of this module.
+pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let collection = warp::path!("api" / "v1" / "orders");
+    let checkout = collection
+        .and(warp::post())
+        .and(warp::header::optional::<String>("idempotency-key"))
+        .and(json::body::<Map<String, Value>>())
+        .and(with_state(state.clone()))
+        .and_then(checkout);
+    let list = collection
+        .and(warp::get())
+        .and(warp::query::<HashMap<String, String>>())
+        .and(with_state(state.clone()))
+        .and_then(list);
+    let get = warp::path!("api" / "v1" / "orders" / String)
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and_then(get);
+    let cancel = warp::path!("api" / "v1" / "orders" / String / "cancel")
+        .and(warp::post())
+        .and(with_state(state))
+        .and_then(cancel);
+    checkout.or(list).unify().or(get).unify().or(cancel).unify()
+}
+
+async fn checkout(
+    idempotency_key: Option<String>,
+    body: Map<String, Value>,
+    state: AppState,
+) -> Result<Response, Rejection> {
+    let started = Instant::now();
+    let request = CheckoutRequest::parse(&body)?;
+    let key = idempotency_key.map(|k| k.trim().to_owned());
+    if let Some(key) = &key {
+        let printable = key.chars().all(|c| c.is_ascii_graphic());
+        if key.is_empty() || key.len() > MAX_KEY_LENGTH || !printable {
+            return Err(ApiError::invalid_field(
+                "Idempotency-Key",
+                format!("must be 1 to {MAX_KEY_LENGTH} printable ASCII characters"),
+            )
+            .into());
+        }
+    }
+    let (lines, currency) = price_lines(&state, &request).await?;
+
+    let order_id = Uuid::now_v7();
+    let saga_id = Uuid::now_v7();
+    let fingerprint = request.fingerprint();
+    let settings = state.coordinator.settings();
+    let new = NewCheckout {
+        order_id,
+        saga_id,
+        email: request.email.as_str(),
+        name: request.name.as_str(),
+        lines: &lines,
+        currency: &currency,
+        idempotency: key.as_deref().map(|k| (k, fingerprint.as_str())),
+        lease_owner: &settings.instance_id,
+        lease: settings.lease,
+        step_timeout: settings.rpc_timeout,
+    };
+    let order_id = match orders::record_checkout(&state.pool, &new).await {
+        Ok(Recorded::New) => {
+            state.coordinator.drive_in_background(saga_id);
+            order_id
+        }
+        Ok(Recorded::Existing(existing)) => existing,
+        Err(RecordError::KeyReused) => {
+            return Err(ApiError::Unprocessable {
+                code: "idempotency_key_reused",
+                message: "this Idempotency-Key was already used with a different request".into(),
+            }
+            .into());
+        }
+        Err(RecordError::Db(cause)) => return Err(ApiError::from(cause).into()),
+    };
+
+    let ended = wait_for_end(&state, order_id).await?;
+    let (order, lines, steps) = orders::get(&state.pool, order_id)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(|| ApiError::internal("recorded order vanished"))?;
+    metrics::histogram!("checkout_duration_seconds").record(started.elapsed().as_secs_f64());
+    let view = OrderView::new(order, lines, Some(steps));
+    let location = format!("/api/v1/orders/{}", view.id());
+    let status = if ended {
+        StatusCode::CREATED
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let reply = warp::reply::with_status(warp::reply::json(&view), status);
+    Ok(warp::reply::with_header(reply, "location", location).into_response())
+}
+
+/// Prices every line from the catalogue (never from the request): unknown or
+/// retired products, mixed currencies or an absurd total are a 422.
+async fn price_lines(
+    state: &AppState,
+    request: &CheckoutRequest,
+) -> Result<(Vec<PricedLine>, String), ApiError> {
+    let ids: Vec<Uuid> = request.lines.iter().map(|l| l.product_id).collect();
+    let catalogue = products::active_among(&state.pool, &ids).await?;
+    let mut unknown = Map::new();
+    let mut lines = Vec::with_capacity(request.lines.len());
+    for (index, line) in request.lines.iter().enumerate() {
+        match catalogue.iter().find(|p| p.id == line.product_id) {
+            Some(product) => lines.push(PricedLine {
+                product_id: product.id,
+                sku: product.sku.clone(),
+                name: product.name.clone(),
+                quantity: i32::try_from(line.quantity).unwrap_or(i32::MAX),
+                unit_price: product.price,
+            }),
+            None => {
+                unknown.insert(
+                    format!("items[{index}].product_id"),
+                    json!("is not a product on sale (unknown or retired)"),
+                );
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(ApiError::Validation(Value::Object(unknown)));
+    }
+    let currency = catalogue
+        .first()
+        .map(|p| p.currency.clone())
+        .unwrap_or_default();
+    if catalogue.iter().any(|p| p.currency != currency) {
+        return Err(ApiError::invalid_field(
+            "items",
+            "all products of one order must share a currency",
+        ));
+    }
+    let total: Decimal = lines
+        .iter()
+        .map(|l| l.unit_price * Decimal::from(l.quantity))
+        .sum();
+    if Money::new(total).is_err() {
+        return Err(ApiError::invalid_field(
+            "items",
+            "the order total is too large",
+        ));
+    }
+    Ok((lines, currency))
+}
+
+/// Waits until the order's checkout has ended, at most `CHECKOUT_WAIT_MS`;
+/// true when it has.
+async fn wait_for_end(state: &AppState, order_id: Uuid) -> Result<bool, ApiError> {
+    let deadline = Instant::now() + state.config.checkout_wait;
+    let waiters = state.coordinator.waiters();
+    let mut signal = waiters.subscribe(order_id);
+    let ended = loop {
+        let status = orders::status_of(&state.pool, order_id).await?;
+        if status
+            .as_deref()
+            .and_then(OrderStatus::parse)
+            .is_some_and(OrderStatus::is_final_for_checkout)
+        {
+            break true;
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            break false;
+        }
+        let pause = remaining.min(WAIT_POLL);
+        let signal_gone = tokio::time::timeout(pause, signal.wait_for(|ended| *ended))
+            .await
+            .is_ok_and(|waited| waited.is_err());
+        if signal_gone {
+            tokio::time::sleep(pause).await;
+        }
+    };
+    drop(signal);
+    waiters.forget(order_id);
+    Ok(ended)
+}
+
+async fn list(query: HashMap<String, String>, state: AppState) -> Result<Response, Rejection> {
+    let paging = Paging::from_query(&query)?;
+    let customer_id =
+        match query.get("customer_id").filter(|v| !v.is_empty()) {
+            Some(raw) => Some(Uuid::parse_str(raw).map_err(|_| {
+                ApiError::invalid_field("customer_id", "must be a customer id (UUID)")
+            })?),
+            None => None,
+        };
+    let status = match query.get("status").filter(|v| !v.is_empty()) {
+        Some(raw) => Some(
+            OrderStatus::parse(raw)
+                .ok_or_else(|| {
+                    ApiError::invalid_field(
+                        "status",
+                        "must be pending, confirmed, rejected or cancelled",
+                    )
+                })?
+                .as_str()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let filter = OrderFilter {
+        customer_id,
+        status,
+    };
+    let (rows, total) = orders::list(&state.pool, &filter, paging.limit(), paging.offset())
+        .await
+        .map_err(ApiError::from)?;
+    let items = rows
+        .into_iter()
+        .map(|(order, lines)| OrderView::new(order, lines, None))
+        .collect();
+    Ok(warp::reply::json(&Page::new(items, paging, total)).into_response())
+}
+
+async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
+    let id = parse_id(&id)?;
+    let (order, lines, steps) = orders::get(&state.pool, id)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or(ApiError::NotFound("order"))?;
+    Ok(warp::reply::json(&OrderView::new(order, lines, Some(steps))).into_response())
+}
+
+async fn cancel(id: String, state: AppState) -> Result<Response, Rejection> {
+    let id = parse_id(&id)?;
+    match orders::cancel(&state.pool, id)
+        .await
+        .map_err(ApiError::from)?
+    {
+        Cancelled::Now | Cancelled::Already => {}
+        Cancelled::NotFound => return Err(ApiError::NotFound("order").into()),
+        Cancelled::NotCancellable(status) => {
+            return Err(ApiError::Conflict {
+                code: "order_not_cancellable",
+                message: format!("only a confirmed order can be cancelled; this one is {status}"),
+            }
+            .into());
+        }
+    }
+    get(id.to_string(), state).await
+}

@@ -1,0 +1,161 @@
+//! `/api/v1/products` (public reads of active products, admin writes) and
+//! `/api/v1/categories`.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
+
+use messaging::edge::{
+    auth::Caller,
+    error::ApiError,
+    json,
+    paging::{Page, Paging},
+};
+
+use super::{AppState, caller, parse_id, views::ProductView, with_state};
+use crate::{
+    db::products::{self, ProductFilter, WriteError},
+    domain::product::ProductPatch,
+};
+
+/// The routes of this module.
+pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let collection = warp::path!("api" / "v1" / "products");
+    let item = warp::path!("api" / "v1" / "products" / String);
+
+    let list = collection
+        .and(warp::get())
+        .and(warp::query::<HashMap<String, String>>())
+        .and(with_state(state.clone()))
+        .and_then(list);
+    let categories = warp::path!("api" / "v1" / "categories")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and_then(categories);
+    let create = collection
+        .and(warp::post())
+        .and(caller(state.clone()))
+        .and(json::body::<Map<String, Value>>())
+        .and(with_state(state.clone()))
+        .and_then(create);
+    let get = item
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and_then(get);
+    let update = item
+        .and(warp::patch())
+        .and(caller(state.clone()))
+        .and(json::body::<Map<String, Value>>())
+        .and(with_state(state.clone()))
+        .and_then(update);
+    let retire = item
+        .and(warp::delete())
+        .and(caller(state.clone()))
+        .and(with_state(state))
+        .and_then(retire);
+    list.or(categories)
+        .unify()
+        .or(create)
+        .unify()
+        .or(get)
+        .unify()
+        .or(update)
+        .unify()
+        .or(retire)
+        .unify()
+}
+
+fn write_error(error: WriteError) -> ApiError {
+    match error {
+        WriteError::SkuTaken => ApiError::Conflict {
+            code: "sku_taken",
+            message: "a product with this sku already exists".into(),
+        },
+        WriteError::Db(cause) => ApiError::from(cause),
+    }
+}
+
+async fn list(query: HashMap<String, String>, state: AppState) -> Result<Response, Rejection> {
+    let paging = Paging::from_query(&query)?;
+    let text = |name: &str| {
+        query
+            .get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let filter = ProductFilter {
+        q: text("q"),
+        category: text("category"),
+    };
+    if filter.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(ApiError::invalid_field("q", "must be at most 200 characters").into());
+    }
+    let (rows, total) = products::list(&state.pool, &filter, paging.limit(), paging.offset())
+        .await
+        .map_err(ApiError::from)?;
+    let items = rows.into_iter().map(ProductView::from).collect();
+    Ok(warp::reply::json(&Page::new(items, paging, total)).into_response())
+}
+
+async fn categories(state: AppState) -> Result<Response, Rejection> {
+    let categories = products::categories(&state.pool)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(warp::reply::json(&json!({ "items": categories })).into_response())
+}
+
+async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
+    let id = parse_id(&id)?;
+    let row = products::get(&state.pool, id)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or(ApiError::NotFound("product"))?;
+    Ok(warp::reply::json(&ProductView::from(row)).into_response())
+}
+
+async fn create(
+    caller: Caller,
+    body: Map<String, Value>,
+    state: AppState,
+) -> Result<Response, Rejection> {
+    caller.require_admin()?;
+    let fields = ProductPatch::parse(&body, true)?.into_fields()?;
+    let row = products::insert(&state.pool, &fields)
+        .await
+        .map_err(write_error)?;
+    let location = format!("/api/v1/products/{}", row.id);
+    let reply = warp::reply::with_status(
+        warp::reply::json(&ProductView::from(row)),
+        StatusCode::CREATED,
+    );
+    Ok(warp::reply::with_header(reply, "location", location).into_response())
+}
+
+async fn update(
+    id: String,
+    caller: Caller,
+    body: Map<String, Value>,
+    state: AppState,
+) -> Result<Response, Rejection> {
+    caller.require_admin()?;
+    let id = parse_id(&id)?;
+    let patch = ProductPatch::parse(&body, false)?;
+    let row = products::update(&state.pool, id, &patch)
+        .await
+        .map_err(write_error)?
+        .ok_or(ApiError::NotFound("product"))?;
+    Ok(warp::reply::json(&ProductView::from(row)).into_response())
+}
+
+async fn retire(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
+    caller.require_admin()?;
+    let id = parse_id(&id)?;
+    if !products::retire(&state.pool, id)
+        .await
+        .map_err(ApiError::from)?
+    {
+        return Err(ApiError::NotFound("product").into());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,133 @@
+//! How products and orders look in JSON: money as strings with two places,
+//! RFC 3339 timestamps.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use messaging::contract::Money;
+
+use crate::db::{
+    orders::{LineRow, OrderRow, StepRow},
+    products::ProductRow,
+};
+
+fn money(amount: rust_decimal::Decimal) -> Money {
+    Money::new(amount).unwrap_or(Money::ZERO)
+}
+
+/// A product.
+#[derive(Debug, Serialize)]
+pub struct ProductView {
+    id: Uuid,
+    sku: String,
+    name: String,
+    description: String,
+    price: Money,
+    currency: String,
+    stock: i32,
+    category: String,
+    image_url: Option<String>,
+    active: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<ProductRow> for ProductView {
+    fn from(row: ProductRow) -> Self {
+        Self {
+            id: row.id,
+            sku: row.sku,
+            name: row.name,
+            description: row.description,
+            price: money(row.price),
+            currency: row.currency,
+            stock: row.stock,
+            category: row.category,
+            image_url: row.image_url,
+            active: row.active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// An order; with its saga timeline when shown alone.
+#[derive(Debug, Serialize)]
+pub struct OrderView {
+    id: Uuid,
+    customer_id: Option<Uuid>,
+    customer_email: String,
+    /// `pending`, `confirmed`, `rejected` or `cancelled`.
+    pub status: String,
+    reason: Option<String>,
+    items: Vec<ItemView>,
+    total: Money,
+    currency: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saga: Option<Vec<StepView>>,
+}
+
+#[derive(Debug, Serialize)]
+struct ItemView {
+    product_id: Uuid,
+    sku: String,
+    name: String,
+    quantity: i32,
+    unit_price: Money,
+    line_total: Money,
+}
+
+#[derive(Debug, Serialize)]
+struct StepView {
+    step: String,
+    status: String,
+    at: DateTime<Utc>,
+    detail: Option<String>,
+}
+
+impl OrderView {
+    /// An order with its lines and, when given, its saga timeline.
+    pub fn new(order: OrderRow, lines: Vec<LineRow>, steps: Option<Vec<StepRow>>) -> Self {
+        Self {
+            id: order.id,
+            customer_id: order.customer_id,
+            customer_email: order.customer_email,
+            status: order.status,
+            reason: order.reason,
+            items: lines
+                .into_iter()
+                .map(|line| ItemView {
+                    product_id: line.product_id,
+                    sku: line.sku,
+                    name: line.name,
+                    quantity: line.quantity,
+                    unit_price: money(line.unit_price),
+                    line_total: money(line.line_total),
+                })
+                .collect(),
+            total: money(order.total),
+            currency: order.currency,
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+            saga: steps.map(|steps| {
+                steps
+                    .into_iter()
+                    .map(|s| StepView {
+                        step: s.step,
+                        status: s.status,
+                        at: s.at,
+                        detail: s.detail,
+                    })
+                    .collect()
+            }),
+        }
+    }
+
+    /// The order's id.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+}

@@ -1,0 +1,109 @@
+//! The outbox relay: publishes queued events with publisher confirms and marks
+//! a row sent only after the broker confirmed it. A trigger's `NOTIFY` wakes it
+//! the moment a row is committed (in any instance); a slow tick covers a lost
+//! notification. Rows are locked `FOR UPDATE SKIP LOCKED`, so two instances
+//! never publish the same row at once; a crash between publish and commit
+//! publishes a row again, with the same message id, which consumers deduplicate.
+
+use std::time::Duration;
+
+use messaging::{Envelope, EventPublisher};
+use sqlx::{PgPool, postgres::PgListener};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::db::outbox;
+
+/// Rows published per transaction.
+const BATCH: i64 = 50;
+/// Fallback wake-up when no notification arrives.
+const TICK: Duration = Duration::from_secs(2);
+/// Pause after the broker refused or failed a publish.
+const FAILURE_PAUSE: Duration = Duration::from_millis(500);
+/// The channel the outbox trigger notifies.
+const CHANNEL: &str = "outbox_written";
+
+/// Relays until `stop`.
+pub fn spawn(pool: PgPool, publisher: EventPublisher, stop: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut listener = listen(&pool).await;
+        loop {
+            match relay_batch(&pool, &publisher).await {
+                Ok(sent) if sent as i64 == BATCH => continue,
+                Ok(_) => {}
+                Err(error) => {
+                    warn!(%error, "outbox relay round failed; will retry");
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(FAILURE_PAUSE) => {}
+                    }
+                    continue;
+                }
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(TICK) => {}
+                notified = next_notification(&mut listener) => {
+                    if !notified {
+                        listener = listen(&pool).await;
+                    }
+                }
+            }
+        }
+    })
+}
+
+async fn listen(pool: &PgPool) -> Option<PgListener> {
+    let mut listener = PgListener::connect_with(pool).await.ok()?;
+    listener.listen(CHANNEL).await.ok()?;
+    Some(listener)
+}
+
+/// Waits for a notification; false when the listener is gone (after a pause,
+/// so that a database outage does not spin).
+async fn next_notification(listener: &mut Option<PgListener>) -> bool {
+    match listener {
+        Some(l) => match l.recv().await {
+            Ok(_) => true,
+            Err(error) => {
+                debug!(%error, "outbox listener lost; reconnecting");
+                tokio::time::sleep(FAILURE_PAUSE).await;
+                false
+            }
+        },
+        None => {
+            tokio::time::sleep(TICK).await;
+            false
+        }
+    }
+}
+
+/// Publishes up to one batch of unsent rows; returns how many were sent.
+async fn relay_batch(pool: &PgPool, publisher: &EventPublisher) -> anyhow::Result<usize> {
+    let mut tx = pool.begin().await?;
+    let events = outbox::lock_unsent(&mut tx, BATCH).await?;
+    let mut sent = 0;
+    for event in &events {
+        let envelope: Envelope<serde_json::Value> = serde_json::from_value(event.envelope.clone())?;
+        match publisher.publish(&envelope).await {
+            Ok(()) => {
+                outbox::mark_sent(&mut tx, event).await?;
+                sent += 1;
+            }
+            Err(error) => {
+                warn!(%error, message_id = %event.id, kind = %event.message_type, "publish failed; the row stays queued");
+                outbox::mark_failed(&mut tx, event.id, &error.to_string()).await?;
+                break;
+            }
+        }
+    }
+    tx.commit().await?;
+    if sent > 0 {
+        info!(sent, "outbox events published");
+    }
+    if sent < events.len() {
+        tokio::time::sleep(FAILURE_PAUSE).await;
+    }
+    Ok(sent)
+}

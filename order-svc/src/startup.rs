@@ -1,0 +1,132 @@
+//! Building the service from its configuration and running it until stopped:
+//! the same path in production and in tests.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use messaging::{Broker, EventPublisher, RpcClient, contract};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::{
+    Config,
+    config::DEV_ADMIN_TOKEN,
+    db,
+    http::{self, AppState},
+    outbox,
+    saga::{self, AmqpCustomerGateway, Coordinator, SagaSettings},
+};
+
+/// A built, not yet running, order-svc.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    state: AppState,
+    rpc: RpcClient,
+    background: Vec<JoinHandle<()>>,
+    stop_background: CancellationToken,
+}
+
+impl Application {
+    /// Connects to the database (applying migrations) and the broker, starts
+    /// the RPC client, the outbox relay and saga recovery (which resumes what a
+    /// previous run left unfinished), and binds the HTTP listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        if config.admin_token == DEV_ADMIN_TOKEN {
+            warn!("ADMIN_TOKEN is the development default; set a secret one in production");
+        }
+        if config.crash_after.is_some() {
+            warn!(step = ?config.crash_after, "FAULT_CRASH_AFTER is set: this process will abort on purpose (tests only)");
+        }
+        if !config.ui_dir.join("index.html").is_file() {
+            warn!(ui_dir = %config.ui_dir.display(), "no UI built there (run scripts/build-ui.sh); the API works without it");
+        }
+        let pool =
+            db::connect_and_migrate(&config.database_url, config.database_max_connections).await?;
+        let topology = contract::system_topology(&config.amqp.namespace);
+        let broker = Broker::start(config.amqp.clone(), topology);
+        let rpc = RpcClient::start(&broker);
+        let gateway = AmqpCustomerGateway::new(rpc.clone(), &config.amqp.namespace);
+        let coordinator = Coordinator::new(
+            pool.clone(),
+            Arc::new(gateway),
+            SagaSettings {
+                rpc_timeout: config.rpc_timeout,
+                lease: config.saga_lease,
+                instance_id: config.instance_id.clone(),
+                crash_after: config.crash_after.clone(),
+            },
+        );
+        let stop_background = CancellationToken::new();
+        let background = vec![
+            outbox::spawn(
+                pool.clone(),
+                EventPublisher::new(&broker),
+                stop_background.clone(),
+            ),
+            saga::recovery::spawn(
+                pool.clone(),
+                coordinator.clone(),
+                config.recovery_interval,
+                stop_background.clone(),
+            ),
+        ];
+        let listener = TcpListener::bind(config.http_addr).await?;
+        let address = listener.local_addr()?;
+        messaging::edge::metrics::handle();
+        Ok(Self {
+            listener,
+            address,
+            state: AppState {
+                pool,
+                broker,
+                coordinator,
+                config: Arc::new(config),
+            },
+            rpc,
+            background,
+            stop_background,
+        })
+    }
+
+    /// Where the HTTP API listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` resolves; then stops taking requests, lets the
+    /// saga steps in flight commit (unfinished sagas are resumed by the next
+    /// instance to run), stops the relay and recovery, and closes connections.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let stop_http = CancellationToken::new();
+        let routes = http::routes(self.state.clone());
+        info!(address = %self.address, instance = %self.state.config.instance_id, "order-svc listening");
+        let server = tokio::spawn(
+            warp::serve(routes)
+                .incoming(self.listener)
+                .graceful({
+                    let stop_http = stop_http.clone();
+                    async move { stop_http.cancelled().await }
+                })
+                .run(),
+        );
+
+        shutdown.await;
+        info!("shutting down: no new requests; letting saga steps in flight commit");
+        stop_http.cancel();
+        let _ = server.await;
+        self.state.coordinator.shutdown().await;
+        self.stop_background.cancel();
+        for task in self.background {
+            let _ = task.await;
+        }
+        self.rpc.shutdown().await;
+        self.state.broker.close().await;
+        self.state.pool.close().await;
+        info!("order-svc stopped");
+        Ok(())
+    }
+}
