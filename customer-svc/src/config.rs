@@ -11,7 +11,7 @@ pub struct Config {
     pub database_url: String,
     /// `DATABASE_MAX_CONNECTIONS`.
     pub database_max_connections: u32,
-    /// `AMQP_URL`, `AMQP_NAMESPACE`.
+    /// `AMQP_URL`, `AMQP_NAMESPACE`, `AMQP_QUEUE_EXPIRY_MS`.
     pub amqp: AmqpSettings,
     /// `HTTP_ADDR`: where the REST API listens (port 0: any free port).
     pub http_addr: SocketAddr,
@@ -66,12 +66,7 @@ impl Config {
             })
         };
 
-        let mut amqp = AmqpSettings::new(
-            get("AMQP_URL", AmqpSettings::DEFAULT_URL),
-            messaging::Namespace::parse(&get("AMQP_NAMESPACE", "commerce")).map_err(ConfigError)?,
-            "customer-svc",
-        );
-        amqp.publish_wait = Duration::from_secs(5);
+        let amqp = AmqpSettings::from_lookup(&lookup, "customer-svc").map_err(ConfigError)?;
 
         Ok(Self {
             database_url: get("DATABASE_URL", "postgres://127.0.0.1/customers"),

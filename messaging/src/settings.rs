@@ -46,11 +46,22 @@ impl AmqpSettings {
         }
     }
 
-    /// Reads `AMQP_URL` and `AMQP_NAMESPACE`, with the contract's defaults.
-    pub fn from_env(app_id: impl Into<String>) -> Result<Self, String> {
-        let url = std::env::var("AMQP_URL").unwrap_or_else(|_| Self::DEFAULT_URL.to_owned());
-        let namespace = std::env::var("AMQP_NAMESPACE").unwrap_or_else(|_| "commerce".to_owned());
-        let namespace = Namespace::parse(&namespace)?;
-        Ok(Self::new(url, namespace, app_id))
+    /// Reads `AMQP_URL`, `AMQP_NAMESPACE` (defaults: the local broker,
+    /// `commerce`) and `AMQP_QUEUE_EXPIRY_MS` (unset: queues never expire; for
+    /// throw-away environments such as tests) through `lookup`.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        app_id: impl Into<String>,
+    ) -> Result<Self, String> {
+        let url = lookup("AMQP_URL").unwrap_or_else(|| Self::DEFAULT_URL.to_owned());
+        let namespace = lookup("AMQP_NAMESPACE").unwrap_or_else(|| "commerce".to_owned());
+        let mut settings = Self::new(url, Namespace::parse(&namespace)?, app_id);
+        if let Some(raw) = lookup("AMQP_QUEUE_EXPIRY_MS").filter(|raw| !raw.is_empty()) {
+            let ms: u64 = raw
+                .parse()
+                .map_err(|_| format!("AMQP_QUEUE_EXPIRY_MS must be milliseconds, not {raw:?}"))?;
+            settings.queue_expiry = Some(Duration::from_millis(ms));
+        }
+        Ok(settings)
     }
 }

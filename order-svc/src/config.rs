@@ -11,7 +11,7 @@ pub struct Config {
     pub database_url: String,
     /// `DATABASE_MAX_CONNECTIONS`.
     pub database_max_connections: u32,
-    /// `AMQP_URL`, `AMQP_NAMESPACE`.
+    /// `AMQP_URL`, `AMQP_NAMESPACE`, `AMQP_QUEUE_EXPIRY_MS`.
     pub amqp: AmqpSettings,
     /// `HTTP_ADDR`: where the REST API and the UI are served (port 0: any).
     pub http_addr: SocketAddr,
@@ -78,11 +78,7 @@ impl Config {
         let default_wait = (rpc_timeout + Duration::from_secs(2))
             .as_millis()
             .to_string();
-        let amqp = AmqpSettings::new(
-            get("AMQP_URL", AmqpSettings::DEFAULT_URL),
-            messaging::Namespace::parse(&get("AMQP_NAMESPACE", "commerce")).map_err(ConfigError)?,
-            "order-svc",
-        );
+        let amqp = AmqpSettings::from_lookup(&lookup, "order-svc").map_err(ConfigError)?;
         let saga_lease = duration("SAGA_LEASE", "10s")?;
         if saga_lease <= rpc_timeout {
             return Err(ConfigError(

@@ -11,9 +11,9 @@ use messaging::{
         self, Email, Money, PersonName, ReleaseCreditReply, ReleaseCreditRequest,
         VerifyOrCreateReply, VerifyOrCreateRequest,
     },
+    edge::test_database::TestDatabase,
 };
 use serde_json::Value;
-use sqlx::{Connection, PgConnection};
 use tokio::{task::JoinHandle, time::Instant};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -25,11 +25,6 @@ pub const ADA: &str = "0193a000-0000-7000-8000-000000000001";
 pub const BLOCKED_EMAIL: &str = "blocked@example.com";
 pub const LOW_CREDIT_EMAIL: &str = "lowcredit@example.com";
 
-fn admin_database_url() -> String {
-    std::env::var("DATABASE_ADMIN_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
 fn amqp_url() -> String {
     std::env::var("AMQP_URL").unwrap_or_else(|_| AmqpSettings::DEFAULT_URL.to_owned())
 }
@@ -39,7 +34,7 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub database_url: String,
-    database_name: String,
+    database: Option<TestDatabase>,
     pub namespace: Namespace,
     stop: CancellationToken,
     server: Option<JoinHandle<anyhow::Result<()>>>,
@@ -56,17 +51,10 @@ impl TestApp {
     /// Starts the service with extra environment settings.
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
         messaging::edge::telemetry::init_for_tests();
-        let database_name = format!("customers_test_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&admin_database_url())
+        let database = TestDatabase::create("customers_test")
             .await
             .expect("PostgreSQL reachable (DATABASE_ADMIN_URL)");
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            r#"CREATE DATABASE "{database_name}""#
-        )))
-        .execute(&mut admin)
-        .await
-        .expect("create test database");
-        let database_url = database_url_for(&database_name);
+        let database_url = database.url().to_owned();
         let namespace =
             Namespace::parse(&format!("test_{}", Uuid::new_v4().simple())).expect("namespace");
 
@@ -108,7 +96,7 @@ impl TestApp {
             base,
             http: reqwest::Client::new(),
             database_url,
-            database_name,
+            database: Some(database),
             namespace,
             stop,
             server: Some(server),
@@ -227,24 +215,10 @@ impl TestApp {
         }
         self.rpc.shutdown().await;
         self.broker.close().await;
-        if let Ok(mut admin) = PgConnection::connect(&admin_database_url()).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
-                self.database_name
-            )))
-            .execute(&mut admin)
-            .await;
+        if let Some(database) = self.database.take() {
+            database.drop_now().await;
         }
     }
-}
-
-/// The admin URL with its database name replaced.
-fn database_url_for(name: &str) -> String {
-    let admin = admin_database_url();
-    let (server, _database) = admin
-        .rsplit_once('/')
-        .expect("DATABASE_ADMIN_URL ends with a database name");
-    format!("{server}/{name}")
 }
 
 async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {

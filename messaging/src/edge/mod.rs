@@ -13,6 +13,7 @@ pub mod json;
 pub mod metrics;
 pub mod paging;
 pub mod telemetry;
+pub mod test_database;
 
 use std::convert::Infallible;
 

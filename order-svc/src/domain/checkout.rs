@@ -68,18 +68,23 @@ impl CheckoutRequest {
                 fields.add("items", format!("must have at most {MAX_LINES} lines"));
             }
             Some(Value::Array(items)) => {
+                let mut seen = Vec::with_capacity(items.len());
                 for (index, item) in items.iter().enumerate() {
-                    if let Some(line) = parse_line(index, item, &mut fields) {
-                        if lines
-                            .iter()
-                            .any(|l: &RequestedLine| l.product_id == line.product_id)
-                        {
+                    let (product_id, quantity) = parse_line(index, item, &mut fields);
+                    if let Some(product_id) = product_id {
+                        if seen.contains(&product_id) {
                             fields.add(
                                 &format!("items[{index}].product_id"),
                                 "appears on another line; give one line per product",
                             );
                         }
-                        lines.push(line);
+                        seen.push(product_id);
+                    }
+                    if let (Some(product_id), Some(quantity)) = (product_id, quantity) {
+                        lines.push(RequestedLine {
+                            product_id,
+                            quantity,
+                        });
                     }
                 }
             }
@@ -119,13 +124,14 @@ fn text(
     }
 }
 
-fn parse_line(index: usize, item: &Value, fields: &mut FieldErrors) -> Option<RequestedLine> {
+/// A line's product id and quantity, each `None` when invalid (and named in `fields`).
+fn parse_line(index: usize, item: &Value, fields: &mut FieldErrors) -> (Option<Uuid>, Option<u32>) {
     let Value::Object(item) = item else {
         fields.add(
             &format!("items[{index}]"),
             "must be an object with product_id and quantity",
         );
-        return None;
+        return (None, None);
     };
     let product_id = match item.get("product_id") {
         Some(Value::String(raw)) => Uuid::parse_str(raw)
@@ -154,10 +160,7 @@ fn parse_line(index: usize, item: &Value, fields: &mut FieldErrors) -> Option<Re
             None
         }
     };
-    Some(RequestedLine {
-        product_id: product_id?,
-        quantity: quantity?,
-    })
+    (product_id, quantity)
 }
 
 #[cfg(test)]

@@ -1,0 +1,259 @@
+//! order-svc's REST API on its own: catalogue reads and admin writes, order
+//! validation, errors, health and the UI.
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+async fn order_svc_alone() -> System {
+    let mut system = System::without_services().await;
+    system.start_order_svc(&[]).await;
+    system
+}
+
+#[tokio::test]
+async fn the_seeded_catalogue_is_paged_searchable_and_filtered_by_category() {
+    let system = order_svc_alone().await;
+
+    let (status, page) = system
+        .get(&system.order_url("/api/v1/products?per_page=5&page=2"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], 14);
+    assert_eq!(page["items"].as_array().unwrap().len(), 5);
+    assert_eq!(page["page"], 2);
+    let product = &page["items"][0];
+    for field in [
+        "id",
+        "sku",
+        "name",
+        "description",
+        "price",
+        "currency",
+        "stock",
+        "category",
+        "image_url",
+        "active",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(product.get(field).is_some(), "{field} missing in {product}");
+    }
+    assert!(product["price"].is_string());
+
+    let (_, books) = system
+        .get(&system.order_url("/api/v1/products?category=Books"))
+        .await;
+    assert_eq!(books["total"], 3);
+    let (_, found) = system
+        .get(&system.order_url("/api/v1/products?q=mug"))
+        .await;
+    assert_eq!(found["items"][0]["sku"], "MUG-CLASSIC");
+    let (_, by_sku) = system
+        .get(&system.order_url("/api/v1/products?q=kbd-mech"))
+        .await;
+    assert_eq!(by_sku["total"], 1);
+    let (_, categories) = system.get(&system.order_url("/api/v1/categories")).await;
+    assert_eq!(
+        categories["items"],
+        json!(["Apparel", "Books", "Electronics", "Garden", "Kitchen"])
+    );
+    let (status, _) = system
+        .get(&system.order_url("/api/v1/products?per_page=101"))
+        .await;
+    assert_eq!(status, 422);
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn only_the_admin_writes_the_catalogue_and_retired_products_leave_the_shop() {
+    let system = order_svc_alone().await;
+    let body = json!({"sku": "NEW-1", "name": "New", "price": "1.00", "currency": "EUR", "stock": 1, "category": "Test"});
+
+    let (status, _) = system
+        .post(&system.order_url("/api/v1/products"), &body)
+        .await;
+    assert_eq!(status, 401);
+    let (status, created) = system
+        .admin(
+            reqwest::Method::POST,
+            &system.order_url("/api/v1/products"),
+            Some(&body),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (status, duplicate) = system
+        .admin(
+            reqwest::Method::POST,
+            &system.order_url("/api/v1/products"),
+            Some(&body),
+        )
+        .await;
+    assert_eq!(status, 409, "{duplicate}");
+    assert_eq!(duplicate["error"]["code"], "sku_taken");
+    let bad = json!({"sku": "bad sku", "price": "1.001", "currency": "euro", "stock": -1});
+    let (status, invalid) = system
+        .admin(
+            reqwest::Method::POST,
+            &system.order_url("/api/v1/products"),
+            Some(&bad),
+        )
+        .await;
+    assert_eq!(status, 422, "{invalid}");
+    for field in ["sku", "name", "price", "currency", "stock", "category"] {
+        assert!(
+            invalid["error"]["details"]["fields"].get(field).is_some(),
+            "{field}: {invalid}"
+        );
+    }
+
+    let id = created["id"].as_str().unwrap();
+    let path = system.order_url(&format!("/api/v1/products/{id}"));
+    let (status, patched) = system
+        .admin(
+            reqwest::Method::PATCH,
+            &path,
+            Some(&json!({"price": "2.5", "stock": 7})),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["price"], "2.50");
+    assert_eq!(patched["stock"], 7);
+    let (status, _) = system.admin(reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(status, 204);
+    let (_, listed) = system
+        .get(&system.order_url("/api/v1/products?q=NEW-1"))
+        .await;
+    assert_eq!(listed["total"], 0, "retired products are not listed");
+    let (status, retired) = system.get(&path).await;
+    assert_eq!(status, 200);
+    assert_eq!(retired["active"], false);
+    let (status, refused) = system.checkout("a@example.com", &[(id, 1)]).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["error"]["details"]["fields"]["items[0].product_id"].is_string(),
+        "{refused}"
+    );
+    let (status, _) = system
+        .get(&system.order_url("/api/v1/products/not-an-id"))
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = system
+        .get(&system.order_url(&format!("/api/v1/products/{}", uuid::Uuid::new_v4())))
+        .await;
+    assert_eq!(status, 404);
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn an_invalid_checkout_is_a_422_before_any_saga_starts() {
+    let system = order_svc_alone().await;
+    let mug = system.product("12.50", 10).await;
+    let checkout = |body: Value| {
+        let system = &system;
+        async move {
+            system
+                .post(&system.order_url("/api/v1/orders"), &body)
+                .await
+        }
+    };
+
+    let cases = [
+        json!({"customer": {"email": "not-an-email", "name": "N"}, "items": [{"product_id": mug, "quantity": 1}]}),
+        json!({"customer": {"email": "a@example.com", "name": "N"}, "items": [{"product_id": mug, "quantity": 0}]}),
+        json!({"customer": {"email": "a@example.com", "name": "N"}, "items": [{"product_id": mug, "quantity": 1001}]}),
+        json!({"customer": {"email": "a@example.com", "name": "N"}, "items": [{"product_id": uuid::Uuid::new_v4(), "quantity": 1}]}),
+        json!({"customer": {"email": "a@example.com", "name": "N"}, "items": (0..51).map(|_| json!({"product_id": uuid::Uuid::new_v4(), "quantity": 1})).collect::<Vec<_>>()}),
+        json!({"customer": {"email": "a@example.com", "name": "N"}, "items": []}),
+        json!({"items": [{"product_id": mug, "quantity": 1}]}),
+        json!({"customer": {"email": "a@example.com", "name": "N"}, "items": [{"product_id": mug, "quantity": 1, "price": "0.01"}, {"product_id": mug, "quantity": 1}]}),
+    ];
+    for body in cases {
+        let (status, error) = checkout(body.clone()).await;
+        assert_eq!(status, 422, "{body} -> {error}");
+        assert_eq!(error["error"]["code"], "validation_failed");
+    }
+    let malformed = system
+        .http
+        .post(system.order_url("/api/v1/orders"))
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    let (status, _) = system
+        .checkout_on(
+            0,
+            "a@example.com",
+            &[(&mug, 1)],
+            Some("bad key with spaces"),
+        )
+        .await;
+    assert_eq!(status, 422);
+
+    let (_, orders) = system.get(&system.order_url("/api/v1/orders")).await;
+    assert_eq!(orders["total"], 0, "no order was recorded");
+    assert_eq!(system.stock_of(&mug).await, 10);
+    let (status, _) = system
+        .get(&system.order_url(&format!("/api/v1/orders/{}", uuid::Uuid::new_v4())))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = system
+        .get(&system.order_url("/api/v1/orders?status=lost"))
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = system
+        .get(&system.order_url("/api/v1/orders?customer_id=nope"))
+        .await;
+    assert_eq!(status, 422);
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn health_and_metrics_answer_and_the_ui_is_served_with_the_right_types() {
+    let mut system = System::without_services().await;
+    let ui = std::env::temp_dir().join(format!("ui-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&ui).unwrap();
+    std::fs::write(ui.join("index.html"), "<!doctype html><title>shop</title>").unwrap();
+    std::fs::write(ui.join("app_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    system
+        .start_order_svc(&[("UI_DIR", ui.to_str().unwrap())])
+        .await;
+
+    let (status, ready) = system.get(&system.order_url("/readyz")).await;
+    assert_eq!(status, 200, "{ready}");
+    let (status, _) = system.get(&system.order_url("/healthz")).await;
+    assert_eq!(status, 200);
+    let metrics = system
+        .http
+        .get(system.order_url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("http_requests_total"), "{metrics}");
+
+    let page = system.http.get(system.order_url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let wasm = system
+        .http
+        .get(system.order_url("/app_bg.wasm"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    let (status, missing) = system.get(&system.order_url("/nothing/here")).await;
+    assert_eq!(status, 404);
+    assert_eq!(missing["error"]["code"], "not_found");
+    std::fs::remove_dir_all(ui).ok();
+    system.stop().await;
+}

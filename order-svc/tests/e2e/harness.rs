@@ -1,0 +1,338 @@
+//! Starting the system for one test, and talking to it as a browser would.
+#![allow(dead_code)]
+
+use std::{collections::HashMap, future::Future, time::Duration};
+
+use messaging::{Namespace, edge::test_database::TestDatabase};
+use serde_json::{Value, json};
+use tokio::{task::JoinHandle, time::Instant};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// How long the saga waits for customer-svc in tests (the default is 3 s).
+pub const RPC_TIMEOUT_MS: &str = "1000";
+/// Test queues vanish two minutes after their last use.
+pub const QUEUE_EXPIRY_MS: &str = "120000";
+
+pub fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| messaging::AmqpSettings::DEFAULT_URL.to_owned())
+}
+
+/// A running service: its base URL and how to stop it.
+pub struct Running {
+    pub base: String,
+    stop: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.task
+            .await
+            .expect("service task")
+            .expect("clean shutdown");
+    }
+}
+
+/// Both databases, one namespace, and the services running on them.
+pub struct System {
+    pub namespace: Namespace,
+    pub orders_db: TestDatabase,
+    pub customers_db: TestDatabase,
+    pub orders: Vec<Running>,
+    pub customers: Option<Running>,
+    pub http: reqwest::Client,
+}
+
+impl System {
+    /// order-svc and customer-svc, ready.
+    pub async fn start() -> Self {
+        let mut system = Self::without_services().await;
+        system.start_customer_svc().await;
+        system.start_order_svc(&[]).await;
+        system
+    }
+
+    /// The databases and namespace, nothing running yet.
+    pub async fn without_services() -> Self {
+        messaging::edge::telemetry::init_for_tests();
+        Self {
+            namespace: Namespace::parse(&format!("test_{}", Uuid::new_v4().simple()))
+                .expect("namespace"),
+            orders_db: TestDatabase::create("orders_test")
+                .await
+                .expect("PostgreSQL reachable"),
+            customers_db: TestDatabase::create("customers_test")
+                .await
+                .expect("PostgreSQL reachable"),
+            orders: Vec::new(),
+            customers: None,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The environment an order-svc of this system runs with.
+    pub fn order_env(&self) -> HashMap<String, String> {
+        [
+            ("DATABASE_URL", self.orders_db.url()),
+            ("AMQP_URL", &amqp_url()),
+            ("AMQP_NAMESPACE", self.namespace.as_str()),
+            ("AMQP_QUEUE_EXPIRY_MS", QUEUE_EXPIRY_MS),
+            ("HTTP_ADDR", "127.0.0.1:0"),
+            ("ADMIN_TOKEN", ADMIN_TOKEN),
+            ("RPC_TIMEOUT_MS", RPC_TIMEOUT_MS),
+            ("SAGA_LEASE", "3s"),
+            ("RECOVERY_INTERVAL", "200ms"),
+            ("UI_DIR", "/nonexistent"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    /// Starts (another) order-svc in this process, with extra settings.
+    pub async fn start_order_svc(&mut self, overrides: &[(&str, &str)]) -> usize {
+        let mut env = self.order_env();
+        for (key, value) in overrides {
+            env.insert((*key).to_owned(), (*value).to_owned());
+        }
+        let config = order_svc::Config::from_lookup(|name| env.get(name).cloned())
+            .expect("order-svc config");
+        let app = order_svc::Application::build(config)
+            .await
+            .expect("order-svc starts");
+        let base = format!("http://{}", app.address());
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(app.run_until({
+            let stop = stop.clone();
+            async move { stop.cancelled().await }
+        }));
+        self.orders.push(Running { base, stop, task });
+        self.wait_ready(&self.orders.last().expect("just pushed").base.clone())
+            .await;
+        self.orders.len() - 1
+    }
+
+    /// Starts customer-svc in this process.
+    pub async fn start_customer_svc(&mut self) {
+        let env: HashMap<&str, String> = HashMap::from([
+            ("DATABASE_URL", self.customers_db.url().to_owned()),
+            ("AMQP_URL", amqp_url()),
+            ("AMQP_NAMESPACE", self.namespace.to_string()),
+            ("AMQP_QUEUE_EXPIRY_MS", QUEUE_EXPIRY_MS.to_owned()),
+            ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
+            ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+        ]);
+        let config = customer_svc::Config::from_lookup(|name| env.get(name).cloned())
+            .expect("customer-svc config");
+        let app = customer_svc::Application::build(config)
+            .await
+            .expect("customer-svc starts");
+        assert!(
+            app.wait_consuming(Duration::from_secs(15)).await,
+            "customer-svc consumes"
+        );
+        let base = format!("http://{}", app.address());
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(app.run_until({
+            let stop = stop.clone();
+            async move { stop.cancelled().await }
+        }));
+        self.customers = Some(Running { base, stop, task });
+    }
+
+    async fn wait_ready(&self, base: &str) {
+        let url = format!("{base}/readyz");
+        eventually(Duration::from_secs(15), "order-svc ready", || async {
+            let response = self.http.get(&url).send().await.ok()?;
+            (response.status() == 200).then_some(())
+        })
+        .await;
+    }
+
+    pub fn order_url(&self, path: &str) -> String {
+        format!("{}{path}", self.orders[0].base)
+    }
+
+    pub fn customer_url(&self, path: &str) -> String {
+        let base = &self.customers.as_ref().expect("customer-svc running").base;
+        format!("{base}{path}")
+    }
+
+    pub async fn get(&self, url: &str) -> (u16, Value) {
+        send(self.http.get(url)).await
+    }
+
+    pub async fn post(&self, url: &str, body: &Value) -> (u16, Value) {
+        send(self.http.post(url).json(body)).await
+    }
+
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, url).bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        send(request).await
+    }
+
+    /// Creates a product with `stock` units at `price`; returns its id.
+    pub async fn product(&self, price: &str, stock: i64) -> String {
+        let sku = format!("T-{}", &Uuid::new_v4().simple().to_string()[..12]);
+        let body = json!({"sku": sku, "name": format!("Test {sku}"), "price": price, "currency": "EUR",
+                          "stock": stock, "category": "Test"});
+        let (status, created) = self
+            .admin(
+                reqwest::Method::POST,
+                &self.order_url("/api/v1/products"),
+                Some(&body),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().expect("id").to_owned()
+    }
+
+    pub async fn stock_of(&self, product_id: &str) -> i64 {
+        let (_, product) = self
+            .get(&self.order_url(&format!("/api/v1/products/{product_id}")))
+            .await;
+        product["stock"].as_i64().expect("stock")
+    }
+
+    /// `POST /api/v1/orders` on instance `instance`.
+    pub async fn checkout_on(
+        &self,
+        instance: usize,
+        email: &str,
+        lines: &[(&str, u32)],
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        let body = checkout_body(email, lines);
+        let mut request = self
+            .http
+            .post(format!("{}/api/v1/orders", self.orders[instance].base))
+            .json(&body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        send(request).await
+    }
+
+    pub async fn checkout(&self, email: &str, lines: &[(&str, u32)]) -> (u16, Value) {
+        self.checkout_on(0, email, lines, None).await
+    }
+
+    pub async fn order(&self, id: &str) -> Value {
+        let (status, order) = self
+            .get(&self.order_url(&format!("/api/v1/orders/{id}")))
+            .await;
+        assert_eq!(status, 200, "{order}");
+        order
+    }
+
+    /// Polls the order until `done` holds for it.
+    pub async fn order_when(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        eventually(Duration::from_secs(20), what, || async {
+            let order = self.order(id).await;
+            done(&order).then_some(order)
+        })
+        .await
+    }
+
+    pub async fn customer(&self, email: &str) -> Option<Value> {
+        let (status, list) = self
+            .get(&self.customer_url(&format!("/api/v1/customers?email={email}")))
+            .await;
+        assert_eq!(status, 200, "{list}");
+        list["items"]
+            .as_array()
+            .and_then(|items| items.first().cloned())
+    }
+
+    pub async fn history(&self, customer_id: &str) -> Value {
+        let (status, history) = self
+            .get(&self.customer_url(&format!("/api/v1/customers/{customer_id}/orders")))
+            .await;
+        assert_eq!(status, 200, "{history}");
+        history
+    }
+
+    /// Runs SQL against the orders database.
+    pub async fn orders_db(&self) -> sqlx::PgPool {
+        sqlx::PgPool::connect(self.orders_db.url())
+            .await
+            .expect("orders database")
+    }
+
+    /// Stops everything and drops the databases.
+    pub async fn stop(self) {
+        for order in self.orders {
+            order.stop().await;
+        }
+        if let Some(customers) = self.customers {
+            customers.stop().await;
+        }
+        self.orders_db.drop_now().await;
+        self.customers_db.drop_now().await;
+    }
+}
+
+pub fn checkout_body(email: &str, lines: &[(&str, u32)]) -> Value {
+    json!({
+        "customer": {"email": email, "name": "Test Shopper"},
+        "items": lines.iter().map(|(id, qty)| json!({"product_id": id, "quantity": qty})).collect::<Vec<_>>(),
+    })
+}
+
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+/// Polls `check` until it returns `Some`, or panics after `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The timeline entries of an order's saga, as `step:status`.
+pub fn timeline(order: &Value) -> Vec<String> {
+    order["saga"]
+        .as_array()
+        .map(|steps| {
+            steps
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}:{}",
+                        s["step"].as_str().unwrap_or(""),
+                        s["status"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

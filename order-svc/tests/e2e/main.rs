@@ -1,0 +1,10 @@
+//! End-to-end tests of order-svc: the checkout saga with the real customer-svc
+//! (or a stand-in where a test needs a misbehaving one), on the real
+//! PostgreSQL and RabbitMQ. Each test has its own two databases and its own
+//! AMQP namespace, and starts the services on ports the OS picks.
+
+mod api;
+mod concurrency;
+mod faults;
+mod harness;
+mod saga;
