@@ -21,8 +21,10 @@ use tracing::{info, warn};
 
 use crate::{error::MessagingError, settings::AmqpSettings, topology::Topology};
 
-/// Longest wait for TCP connect plus the AMQP handshake plus the topology.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for TCP connect plus the AMQP handshake plus the topology. A
+/// busy broker can take seconds to create quorum queues; an attempt that
+/// takes longer than this is abandoned and retried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the supervisor double-checks the connection's own status, in case
 /// a failure produced no error event.
 const STATUS_CHECK_INTERVAL: Duration = Duration::from_millis(500);
@@ -128,6 +130,16 @@ impl Broker {
             }
             false
         });
+    }
+
+    /// Deletes every queue and exchange of `topology` over the current
+    /// connection (see [`Topology::delete`]).
+    pub async fn delete_topology(&self, topology: &Topology) -> Result<(), MessagingError> {
+        let (_, connection) = self.connection(self.inner.settings.publish_wait).await?;
+        let channel = connection.create_channel().await?;
+        topology.delete(&channel).await?;
+        let _ = channel.close(200, "topology deleted".into()).await;
+        Ok(())
     }
 
     /// Stops reconnecting and closes the connection. Shut consumers down first:

@@ -6,12 +6,18 @@
 //! `x-delivery-limit`, dead-lettered through `<ns>.dlx` into its own
 //! `<queue>.dlq`: a message that cannot be processed ends there instead of being
 //! redelivered for ever, and the broker, not the client, counts the attempts.
+//! Dead-letter queues are durable classic queues: a parking lot needs neither
+//! replication nor delivery counting, and classic queues cost the broker far
+//! less to create and delete.
 
 use std::time::Duration;
 
 use lapin::{
     Channel, ExchangeKind,
-    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
+    options::{
+        ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
+        QueueDeleteOptions,
+    },
     types::{AMQPValue, FieldTable, ShortString},
 };
 
@@ -200,6 +206,30 @@ impl Topology {
             for (exchange, key) in &queue.bindings {
                 bind(channel, &queue.name, exchange, key).await?;
             }
+        }
+        Ok(())
+    }
+}
+
+impl Topology {
+    /// Deletes every queue and exchange this topology declares: tearing down a
+    /// namespace (a finished test run, a retired deployment). Messages in its
+    /// queues are lost.
+    pub async fn delete(&self, channel: &Channel) -> lapin::Result<()> {
+        for queue in &self.queues {
+            for name in [queue.name.clone(), queue.dead_letter_queue()] {
+                channel
+                    .queue_delete(name.as_str().into(), QueueDeleteOptions::default())
+                    .await?;
+            }
+        }
+        for exchange in [
+            self.namespace.events_exchange(),
+            self.namespace.dead_letter_exchange(),
+        ] {
+            channel
+                .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                .await?;
         }
         Ok(())
     }

@@ -73,7 +73,7 @@ impl TestApp {
         config.amqp.queue_expiry = Some(Duration::from_secs(120));
         let app = Application::build(config).await.expect("service starts");
         assert!(
-            app.wait_consuming(Duration::from_secs(15)).await,
+            app.wait_consuming(Duration::from_secs(30)).await,
             "service consumes its queues"
         );
         let base = format!("http://{}", app.address());
@@ -87,7 +87,7 @@ impl TestApp {
         settings.queue_expiry = Some(Duration::from_secs(120));
         let broker = Broker::start(settings, contract::system_topology(&namespace));
         broker
-            .wait_ready(Duration::from_secs(10))
+            .wait_ready(Duration::from_secs(30))
             .await
             .expect("broker reachable");
         let rpc = RpcClient::start(&broker);
@@ -214,6 +214,11 @@ impl TestApp {
             server.await.expect("server task").expect("clean shutdown");
         }
         self.rpc.shutdown().await;
+        // Tear the namespace down now rather than leave it to expire.
+        let _ = self
+            .broker
+            .delete_topology(&contract::system_topology(&self.namespace))
+            .await;
         self.broker.close().await;
         if let Some(database) = self.database.take() {
             database.drop_now().await;

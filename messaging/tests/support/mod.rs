@@ -56,7 +56,7 @@ pub async fn connected_broker(url: &str, topology: &Topology, app_id: &str) -> B
     let settings = test_settings(url, topology.namespace(), app_id);
     let broker = Broker::start(settings, topology.clone());
     broker
-        .wait_ready(Duration::from_secs(10))
+        .wait_ready(Duration::from_secs(30))
         .await
         .expect("broker reachable");
     broker

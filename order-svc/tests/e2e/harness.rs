@@ -145,7 +145,7 @@ impl System {
 
     async fn wait_ready(&self, base: &str) {
         let url = format!("{base}/readyz");
-        eventually(Duration::from_secs(15), "order-svc ready", || async {
+        eventually(Duration::from_secs(30), "order-svc ready", || async {
             let response = self.http.get(&url).send().await.ok()?;
             (response.status() == 200).then_some(())
         })
@@ -280,6 +280,22 @@ impl System {
         }
         self.orders_db.drop_now().await;
         self.customers_db.drop_now().await;
+        delete_namespace(&self.namespace).await;
+    }
+}
+
+/// Tears the namespace's queues and exchanges down now rather than leave
+/// them to expire.
+async fn delete_namespace(namespace: &Namespace) {
+    use messaging::lapin::{Connection, ConnectionProperties};
+    if let Ok(connection) = Connection::connect(&amqp_url(), ConnectionProperties::default()).await
+    {
+        if let Ok(channel) = connection.create_channel().await {
+            let _ = messaging::contract::system_topology(namespace)
+                .delete(&channel)
+                .await;
+        }
+        let _ = connection.close(200, "test done".into()).await;
     }
 }
 
