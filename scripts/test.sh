@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every check and test, against real PostgreSQL and RabbitMQ (the README's test
-# command, and what .ci/run calls).
+# Every check and test, against real PostgreSQL and RabbitMQ and in headless
+# Chromium (the README's test command, and what .ci/run calls).
 #   ./scripts/test.sh              formatting, lints, every test
 #   TEST_LOG=1 ./scripts/test.sh   ... with the services' logs in test output
 set -euo pipefail
@@ -10,12 +10,16 @@ cd "$REPO_ROOT"
 ensure_rust
 ensure_postgres
 ensure_rabbitmq
+ensure_browser
 
 say "cargo fmt --check"
 cargo fmt --all -- --check
 
 say "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+say "building the UI (the browser test drives it)"
+./scripts/build-ui.sh
 
 say "cargo test (real PostgreSQL at $PG_HOST:$PG_PORT, real RabbitMQ at $(amqp_host_port | tr ' ' ':'))"
 log="$(mktemp)"

@@ -22,28 +22,47 @@
 //!   the message contract, because the services share nothing else.
 #![warn(missing_docs)]
 
+#[cfg(feature = "amqp")]
 mod connection;
+#[cfg(feature = "amqp")]
 mod consumer;
 pub mod contract;
 #[cfg(feature = "edge")]
 pub mod edge;
+#[cfg(feature = "amqp")]
 mod envelope;
+#[cfg(feature = "amqp")]
 mod error;
+#[cfg(feature = "amqp")]
 mod events;
+#[cfg(feature = "amqp")]
 mod publisher;
+#[cfg(feature = "amqp")]
 mod rpc;
+#[cfg(feature = "amqp")]
 mod settings;
+#[cfg(feature = "amqp")]
 mod topology;
 
+#[cfg(feature = "amqp")]
 pub use connection::Broker;
+#[cfg(feature = "amqp")]
 pub use consumer::ConsumerHandle;
+#[cfg(feature = "amqp")]
 pub use envelope::{DeliveryMeta, Envelope, MessageMeta};
+#[cfg(feature = "amqp")]
 pub use error::{HandlerError, MessagingError, RpcError};
+#[cfg(feature = "amqp")]
 pub use events::{EventPublisher, EventSubscriber};
+#[cfg(feature = "amqp")]
 pub use publisher::Publisher;
+#[cfg(feature = "amqp")]
 pub use rpc::{CallOptions, RpcClient, RpcContext, RpcRouter, RpcServer};
+#[cfg(feature = "amqp")]
 pub use settings::AmqpSettings;
+#[cfg(feature = "amqp")]
 pub use topology::{Namespace, QueueSpec, Topology};
 
 /// Re-exported so that callers can use the exact `lapin` version this crate speaks.
+#[cfg(feature = "amqp")]
 pub use lapin;

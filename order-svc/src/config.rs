@@ -24,6 +24,9 @@ pub struct Config {
     pub admin_token: String,
     /// `UI_DIR`: the built WASM UI, served at `/`.
     pub ui_dir: PathBuf,
+    /// `CUSTOMER_API_URL`: customer-svc's base URL as the browser reaches it,
+    /// handed to the UI in `/ui-config.json`.
+    pub customer_api_url: String,
     /// `CORS_ORIGINS`: origins allowed to call from another site (none by
     /// default: the UI is served by this service).
     pub cors_origins: Vec<String>,
@@ -99,6 +102,7 @@ impl Config {
             checkout_wait: millis("CHECKOUT_WAIT_MS", &default_wait)?,
             admin_token: get("ADMIN_TOKEN", DEV_ADMIN_TOKEN),
             ui_dir: PathBuf::from(get("UI_DIR", "ui/dist")),
+            customer_api_url: get("CUSTOMER_API_URL", "http://127.0.0.1:3002"),
             cors_origins: messaging::edge::parse_origins(&get("CORS_ORIGINS", ""))
                 .map_err(|e| ConfigError(format!("CORS_ORIGINS: {e}")))?,
             saga_lease,

@@ -32,6 +32,16 @@ impl Application {
     /// the RPC client, the outbox relay and saga recovery (which resumes what a
     /// previous run left unfinished), and binds the HTTP listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.http_addr).await?;
+        Self::build_with_listener(config, listener).await
+    }
+
+    /// [`Application::build`] on a listener already bound (its address is
+    /// known before the service starts; `HTTP_ADDR` is then not used).
+    pub async fn build_with_listener(
+        config: Config,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
         if config.admin_token == DEV_ADMIN_TOKEN {
             warn!("ADMIN_TOKEN is the development default; set a secret one in production");
         }
@@ -71,7 +81,6 @@ impl Application {
                 stop_background.clone(),
             ),
         ];
-        let listener = TcpListener::bind(config.http_addr).await?;
         let address = listener.local_addr()?;
         messaging::edge::metrics::handle();
         Ok(Self {

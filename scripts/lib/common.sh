@@ -106,6 +106,18 @@ ensure_rabbitmq() {
   say "RabbitMQ answers at $(amqp_host_port | tr ' ' ':')"
 }
 
+# Headless Chromium and chromedriver, for the browser test.
+ensure_browser() {
+  if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    say "Chromium and chromedriver found"
+    return 0
+  fi
+  say "installing Chromium and chromedriver for the browser test"
+  apt_install chromium chromium-driver || die "the browser test needs Chromium and chromedriver.
+    Debian/Ubuntu: sudo apt-get install chromium chromium-driver
+    elsewhere: install both, put chromedriver on PATH, and set CHROMIUM to the browser's path."
+}
+
 ensure_rust() {
   command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH. Install Rust with rustup (https://rustup.rs), then run this again."
 }

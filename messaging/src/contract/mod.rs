@@ -14,6 +14,7 @@ pub use customer_rpc::{
 pub use order_events::{OrderCancelled, OrderConfirmed};
 pub use values::{Email, Money, PersonName, ValueError};
 
+#[cfg(feature = "amqp")]
 use crate::topology::{Namespace, Topology};
 
 /// RPC: find or create a customer and reserve credit for a saga.
@@ -26,16 +27,19 @@ pub const ORDER_CONFIRMED: &str = "order.confirmed";
 pub const ORDER_CANCELLED: &str = "order.cancelled";
 
 /// `<ns>.customer.rpc`: customer-svc's request queue.
+#[cfg(feature = "amqp")]
 pub fn customer_rpc_queue(namespace: &Namespace) -> String {
     namespace.name("customer.rpc")
 }
 
+#[cfg(feature = "amqp")]
 /// `<ns>.customer.order-events`: the order events customer-svc keeps its
 /// order history from.
 pub fn customer_order_events_queue(namespace: &Namespace) -> String {
     namespace.name("customer.order-events")
 }
 
+#[cfg(feature = "amqp")]
 /// The whole system's topology. Both services declare all of it, so that an
 /// event published before its subscriber first started is queued, not lost.
 pub fn system_topology(namespace: &Namespace) -> Topology {

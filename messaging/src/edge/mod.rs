@@ -22,6 +22,10 @@ use warp::{Filter, Rejection, Reply, filters::BoxedFilter, http::Method, reply::
 /// Wraps a service's routes (health included) with the shared conventions:
 /// every rejection becomes the JSON error shape, CORS for `cors_origins`, a
 /// tracing span per request carrying its `x-request-id`, and request metrics.
+///
+/// Browsers send `Origin` on same-origin requests too (module scripts, POSTs);
+/// those are the service's own pages, so they bypass the CORS check, which
+/// applies to other origins only.
 pub fn with_conventions<F>(routes: F, cors_origins: &[String]) -> BoxedFilter<(Response,)>
 where
     F: Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static,
@@ -37,12 +41,15 @@ where
         ])
         .expose_headers(["location", "x-request-id"])
         .max_age(600);
-    routes
-        .recover(error::recover)
-        .unify()
+    let handled = routes.clone().recover(error::recover).unify();
+    let same_origin = not_cross_origin().and(handled.clone());
+    let cross_origin = handled
         .with(cors)
         .map(Reply::into_response)
         .recover(error::recover)
+        .unify();
+    same_origin
+        .or(cross_origin)
         .unify()
         .with(warp::trace(|info| {
             let request_id = info
@@ -55,6 +62,26 @@ where
         .with(warp::log::custom(metrics::record_request))
         .map(Reply::into_response)
         .boxed()
+}
+
+/// Passes requests without an `Origin`, or whose `Origin` is this very host;
+/// rejects the rest, which then go through CORS.
+fn not_cross_origin() -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::optional::<String>("origin")
+        .and(warp::header::optional::<String>("host"))
+        .and_then(|origin: Option<String>, host: Option<String>| async move {
+            let own = match (&origin, &host) {
+                (None, _) => true,
+                (Some(origin), Some(host)) => {
+                    origin.split_once("://").is_some_and(|(scheme, authority)| {
+                        matches!(scheme, "http" | "https") && authority == host
+                    })
+                }
+                (Some(_), None) => false,
+            };
+            if own { Ok(()) } else { Err(warp::reject()) }
+        })
+        .untuple_one()
 }
 
 /// Parses a comma-separated list of origins as browsers send them

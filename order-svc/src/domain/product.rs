@@ -174,9 +174,13 @@ fn parse_stock(raw: &str) -> Result<String, ValueError> {
 }
 
 fn parse_image_url(raw: &str) -> Result<String, ValueError> {
+    use validator::ValidateUrl;
     let url = raw.trim();
+    let absolute =
+        (url.starts_with("https://") || url.starts_with("http://")) && url.validate_url();
+    let path = url.starts_with('/') && !url.starts_with("//");
     let ok = url.len() <= 2048
-        && (url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/'))
+        && (absolute || path)
         && !url.chars().any(|c| c.is_whitespace() || c.is_control());
     if ok {
         Ok(url.to_owned())
@@ -209,6 +213,10 @@ mod tests {
 
     #[test]
     fn bad_fields_are_all_named() {
+        let bad_url = json!({"image_url": "https://exa mple.com/x.png"});
+        assert!(ProductPatch::parse(bad_url.as_object().unwrap(), false).is_err());
+        let good_url = json!({"image_url": "https://cdn.example.com/x.png"});
+        assert!(ProductPatch::parse(good_url.as_object().unwrap(), false).is_ok());
         let body = json!({"sku": "no spaces", "name": "", "price": "-1", "currency": "eur",
                           "stock": -1, "category": "", "image_url": "javascript:alert(1)", "colour": "red"});
         let Err(ApiError::Validation(errors)) =

@@ -65,7 +65,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(edge::health::routes(probe))
         .unify()
-        .or(ui::routes(state.config.ui_dir.clone()))
+        .or(ui::routes(
+            state.config.ui_dir.clone(),
+            state.config.customer_api_url.clone(),
+        ))
         .unify();
     edge::with_conventions(routes, &state.config.cors_origins)
 }

@@ -1,15 +1,25 @@
 //! Serves the built WASM UI (`UI_DIR`) at `/`: `index.html`, the wasm-bindgen
-//! glue, the `.wasm` (as `application/wasm`) and the images.
+//! glue, the `.wasm` (as `application/wasm`) and the images; and
+//! `/ui-config.json`, which tells the page where customer-svc is, so that the
+//! same build runs anywhere.
 
 use std::path::PathBuf;
 
+use serde_json::json;
 use warp::{Filter, Rejection, Reply, reply::Response};
 
 /// The UI's routes; any path the directory does not hold is left to the 404.
-pub fn routes(ui_dir: PathBuf) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::get()
+pub fn routes(
+    ui_dir: PathBuf,
+    customer_api_url: String,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let config = warp::path!("ui-config.json").and(warp::get()).map(move || {
+        warp::reply::json(&json!({ "customer_api": customer_api_url })).into_response()
+    });
+    let files = warp::get()
         .and(warp::fs::dir(ui_dir))
         .map(|file: warp::fs::File| {
             warp::reply::with_header(file, "cache-control", "no-cache").into_response()
-        })
+        });
+    config.or(files).unify()
 }

@@ -251,6 +251,9 @@ async fn health_and_metrics_answer_and_the_ui_is_served_with_the_right_types() {
         .await
         .unwrap();
     assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    let (status, config) = system.get(&system.order_url("/ui-config.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(config["customer_api"], "http://127.0.0.1:3002");
     let (status, missing) = system.get(&system.order_url("/nothing/here")).await;
     assert_eq!(status, 404);
     assert_eq!(missing["error"]["code"], "not_found");

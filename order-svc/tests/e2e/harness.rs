@@ -94,13 +94,25 @@ impl System {
 
     /// Starts (another) order-svc in this process, with extra settings.
     pub async fn start_order_svc(&mut self, overrides: &[(&str, &str)]) -> usize {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        self.start_order_svc_on(listener, overrides).await
+    }
+
+    /// Starts an order-svc on a listener the test bound (its address known in advance).
+    pub async fn start_order_svc_on(
+        &mut self,
+        listener: tokio::net::TcpListener,
+        overrides: &[(&str, &str)],
+    ) -> usize {
         let mut env = self.order_env();
         for (key, value) in overrides {
             env.insert((*key).to_owned(), (*value).to_owned());
         }
         let config = order_svc::Config::from_lookup(|name| env.get(name).cloned())
             .expect("order-svc config");
-        let app = order_svc::Application::build(config)
+        let app = order_svc::Application::build_with_listener(config, listener)
             .await
             .expect("order-svc starts");
         let base = format!("http://{}", app.address());
@@ -117,7 +129,12 @@ impl System {
 
     /// Starts customer-svc in this process.
     pub async fn start_customer_svc(&mut self) {
-        let env: HashMap<&str, String> = HashMap::from([
+        self.start_customer_svc_with(&[]).await;
+    }
+
+    /// Starts customer-svc in this process, with extra settings.
+    pub async fn start_customer_svc_with(&mut self, overrides: &[(&str, &str)]) {
+        let mut env: HashMap<&str, String> = HashMap::from([
             ("DATABASE_URL", self.customers_db.url().to_owned()),
             ("AMQP_URL", amqp_url()),
             ("AMQP_NAMESPACE", self.namespace.to_string()),
@@ -125,6 +142,9 @@ impl System {
             ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
             ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
         ]);
+        for (key, value) in overrides {
+            env.insert(key, (*value).to_owned());
+        }
         let config = customer_svc::Config::from_lookup(|name| env.get(name).cloned())
             .expect("customer-svc config");
         let app = customer_svc::Application::build(config)

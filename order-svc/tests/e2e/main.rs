@@ -4,6 +4,7 @@
 //! AMQP namespace, and starts the services on ports the OS picks.
 
 mod api;
+mod browser;
 mod concurrency;
 mod faults;
 mod harness;

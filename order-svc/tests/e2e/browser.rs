@@ -1,0 +1,294 @@
+//! A shopper in a real browser: headless Chromium driven over WebDriver
+//! (chromedriver) against both real services and the built UI (`ui/dist`,
+//! from `scripts/build-ui.sh`). On failure it saves a screenshot to
+//! `target/browser-failure.png` (and the page's HTML beside it); on success the page it ends on goes to
+//! `target/ui-screenshot.png`.
+
+use std::{
+    net::TcpListener as StdListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use fantoccini::{Client, ClientBuilder, Locator, wd::Capabilities};
+use futures_util::FutureExt;
+use serde_json::json;
+
+use crate::harness::*;
+
+/// Kills chromedriver (and with it Chromium) however the test ends.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Self {
+        let port = StdListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(chromedriver())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts (apt-get install chromium-driver)");
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromedriver() -> String {
+    std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned())
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+async fn browser(driver: &Driver, profile: &Path) -> Client {
+    let mut capabilities = Capabilities::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    eventually(
+        Duration::from_secs(20),
+        "chromedriver to accept a session",
+        || async {
+            ClientBuilder::new(connector.clone())
+                .capabilities(capabilities.clone())
+                .connect(&driver.url)
+                .await
+                .ok()
+        },
+    )
+    .await
+}
+
+async fn texts(client: &Client, css: &str) -> Vec<String> {
+    let mut texts = Vec::new();
+    for element in client.find_all(Locator::Css(css)).await.unwrap_or_default() {
+        texts.push(element.text().await.unwrap_or_default());
+    }
+    texts
+}
+
+/// Waits until the elements matching `css` have texts `done` accepts.
+async fn wait_texts(
+    client: &Client,
+    css: &str,
+    what: &str,
+    done: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
+    eventually(Duration::from_secs(20), what, || async {
+        let found = texts(client, css).await;
+        done(&found).then_some(found)
+    })
+    .await
+}
+
+async fn type_into(
+    client: &Client,
+    test_id: &str,
+    text: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    let input = client
+        .find(Locator::Css(&format!("[data-testid={test_id}]")))
+        .await?;
+    input.clear().await?;
+    input.send_keys(text).await
+}
+
+async fn click(client: &Client, css: &str) -> Result<(), fantoccini::error::CmdError> {
+    client.find(Locator::Css(css)).await?.click().await
+}
+
+async fn shop(client: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> {
+    client.goto(base).await?;
+    let cards = wait_texts(
+        client,
+        "[data-testid=product-card]",
+        "products on the page",
+        |t| !t.is_empty(),
+    )
+    .await;
+    assert!(
+        cards[0].contains("EUR"),
+        "a card shows its price: {cards:?}"
+    );
+
+    click(
+        client,
+        "[data-testid=product-card] [data-testid=add-to-cart]",
+    )
+    .await?;
+    wait_texts(
+        client,
+        "[data-testid=cart-count]",
+        "one item in the cart",
+        |t| t == ["1"],
+    )
+    .await;
+    type_into(client, "checkout-email", "browser@example.com").await?;
+    type_into(client, "checkout-name", "Brow Ser").await?;
+    click(client, "[data-testid=checkout-submit]").await?;
+    wait_texts(
+        client,
+        "[data-testid=order-status]",
+        "the order confirmed",
+        |t| t == ["confirmed"],
+    )
+    .await;
+    wait_texts(
+        client,
+        "[data-testid=cart-count]",
+        "the cart emptied",
+        |t| t == ["0"],
+    )
+    .await;
+    wait_texts(
+        client,
+        "[data-testid=order-history-row]",
+        "the order in the history",
+        |t| t.len() == 1,
+    )
+    .await;
+
+    // The cart survives a reload.
+    click(
+        client,
+        "[data-testid=product-card] [data-testid=add-to-cart]",
+    )
+    .await?;
+    wait_texts(client, "[data-testid=cart-count]", "one item again", |t| {
+        t == ["1"]
+    })
+    .await;
+    client.refresh().await?;
+    wait_texts(
+        client,
+        "[data-testid=cart-count]",
+        "the cart kept after a reload",
+        |t| t == ["1"],
+    )
+    .await;
+    wait_texts(
+        client,
+        "[data-testid=order-history-row]",
+        "the history kept after a reload",
+        |t| t.len() == 1,
+    )
+    .await;
+
+    // A refused checkout says why, in words.
+    type_into(client, "checkout-email", "blocked@example.com").await?;
+    type_into(client, "checkout-name", "Mallory").await?;
+    click(client, "[data-testid=checkout-submit]").await?;
+    wait_texts(
+        client,
+        "[data-testid=order-status]",
+        "the order rejected",
+        |t| t == ["rejected"],
+    )
+    .await;
+    let result = client.find(Locator::Css(".result")).await?.text().await?;
+    assert!(result.contains("blocked"), "the reason in words: {result}");
+    wait_texts(
+        client,
+        "[data-testid=cart-count]",
+        "the cart kept for another try",
+        |t| t == ["1"],
+    )
+    .await;
+
+    // An invalid email is caught before anything is sent, as the server would.
+    type_into(client, "checkout-email", "not-an-email").await?;
+    click(client, "[data-testid=checkout-submit]").await?;
+    wait_texts(client, ".field-error", "the email refused", |t| {
+        t.iter().any(|e| e.contains("not a valid email"))
+    })
+    .await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_shopper_browses_checks_out_and_sees_the_order_in_a_real_browser() {
+    let dist = repo_root().join("ui/dist");
+    assert!(
+        dist.join("index.html").is_file() && dist.join("app_bg.wasm").is_file(),
+        "the UI is not built: run scripts/build-ui.sh (scripts/test.sh does)"
+    );
+    let mut system = System::without_services().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let shop_origin = format!("http://{}", listener.local_addr().unwrap());
+    system
+        .start_customer_svc_with(&[("CORS_ORIGINS", shop_origin.as_str())])
+        .await;
+    let customer_api = system.customer_url("");
+    system
+        .start_order_svc_on(
+            listener,
+            &[
+                ("UI_DIR", dist.to_str().unwrap()),
+                ("CUSTOMER_API_URL", customer_api.as_str()),
+            ],
+        )
+        .await;
+
+    let driver = Driver::start();
+    let profile = std::env::temp_dir().join(format!("chromium-{}", uuid::Uuid::new_v4().simple()));
+    let client = browser(&driver, &profile).await;
+    // A failed assertion panics: catch it, so that the screenshot is taken and
+    // the browser closed before the test fails.
+    let journey = std::panic::AssertUnwindSafe(shop(&client, &shop_origin)).catch_unwind();
+    let outcome = tokio::time::timeout(Duration::from_secs(120), journey).await;
+    let screenshot = client.screenshot().await;
+    let target = repo_root().join("target");
+    let passed = matches!(outcome, Ok(Ok(Ok(()))));
+    if let Ok(png) = &screenshot {
+        let name = if passed {
+            "ui-screenshot.png"
+        } else {
+            "browser-failure.png"
+        };
+        let _ = std::fs::write(target.join(name), png);
+    }
+    if !passed && let Ok(html) = client.source().await {
+        let _ = std::fs::write(target.join("browser-failure.html"), html);
+    }
+    let _ = client.close().await;
+    drop(driver);
+    let _ = std::fs::remove_dir_all(&profile);
+    system.stop().await;
+    match outcome {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(error))) => {
+            panic!("browser command failed: {error} (screenshot: target/browser-failure.png)")
+        }
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => panic!(
+            "the shopper's journey took over two minutes (screenshot: target/browser-failure.png)"
+        ),
+    }
+}

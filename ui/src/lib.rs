@@ -1,2 +1,0 @@
-//! The browser storefront, compiled to WebAssembly. Not built yet: it arrives
-//! with its own issue.
