@@ -1,5 +1,5 @@
 //! The page's shared state: the cart and the known customer, both kept in
-//! local storage, and a counter that asks the history to reload.
+//! local storage, and counters that ask the history and the catalogue to reload.
 
 use gloo_storage::{LocalStorage, Storage};
 use leptos::prelude::*;
@@ -23,6 +23,7 @@ pub struct Store {
     pub cart: RwSignal<Cart>,
     pub customer: RwSignal<Option<KnownCustomer>>,
     pub history_version: RwSignal<u32>,
+    pub catalogue_version: RwSignal<u32>,
 }
 
 impl Store {
@@ -32,6 +33,7 @@ impl Store {
             cart: RwSignal::new(LocalStorage::get(CART_KEY).unwrap_or_default()),
             customer: RwSignal::new(LocalStorage::get(CUSTOMER_KEY).ok()),
             history_version: RwSignal::new(0),
+            catalogue_version: RwSignal::new(0),
         };
         Effect::new(move |_| {
             let _ = LocalStorage::set(CART_KEY, store.cart.get());
@@ -48,5 +50,10 @@ impl Store {
     /// Asks the history to load again.
     pub fn refresh_history(&self) {
         self.history_version.update(|v| *v += 1);
+    }
+
+    /// Asks the catalogue to load again (stock changed).
+    pub fn refresh_catalogue(&self) {
+        self.catalogue_version.update(|v| *v += 1);
     }
 }

@@ -1,8 +1,8 @@
 //! A shopper in a real browser: headless Chromium driven over WebDriver
 //! (chromedriver) against both real services and the built UI (`ui/dist`,
 //! from `scripts/build-ui.sh`). On failure it saves a screenshot to
-//! `target/browser-failure.png` (and the page's HTML beside it); on success the page it ends on goes to
-//! `target/ui-screenshot.png`.
+//! `target/browser-failure.png` (and the page's HTML beside it); the page
+//! right after a confirmed checkout goes to `target/ui-screenshot.png`.
 
 use std::{
     net::TcpListener as StdListener,
@@ -174,6 +174,31 @@ async fn shop(client: &Client, base: &str) -> Result<(), fantoccini::error::CmdE
         |t| t.len() == 1,
     )
     .await;
+    if let Ok(png) = client.screenshot().await {
+        let _ = std::fs::write(repo_root().join("target/ui-screenshot.png"), png);
+    }
+    let stock_before = cards[0]
+        .lines()
+        .find(|l| l.ends_with("in stock"))
+        .unwrap_or("")
+        .to_owned();
+    wait_texts(
+        client,
+        "[data-testid=product-card]",
+        "the stock shown to go down",
+        |t| !t.is_empty() && !t[0].contains(&stock_before),
+    )
+    .await;
+
+    // Cancel it from the history.
+    click(client, "[data-testid=order-history-row] button").await?;
+    wait_texts(
+        client,
+        "[data-testid=order-history-row]",
+        "the order cancelled",
+        |t| t.len() == 1 && t[0].contains("cancelled"),
+    )
+    .await;
 
     // The cart survives a reload.
     click(
@@ -266,13 +291,8 @@ async fn a_shopper_browses_checks_out_and_sees_the_order_in_a_real_browser() {
     let screenshot = client.screenshot().await;
     let target = repo_root().join("target");
     let passed = matches!(outcome, Ok(Ok(Ok(()))));
-    if let Ok(png) = &screenshot {
-        let name = if passed {
-            "ui-screenshot.png"
-        } else {
-            "browser-failure.png"
-        };
-        let _ = std::fs::write(target.join(name), png);
+    if let (false, Ok(png)) = (passed, &screenshot) {
+        let _ = std::fs::write(target.join("browser-failure.png"), png);
     }
     if !passed && let Ok(html) = client.source().await {
         let _ = std::fs::write(target.join("browser-failure.html"), html);

@@ -12,11 +12,13 @@ const PER_PAGE: u32 = 8;
 /// The product list and its filters.
 #[component]
 pub fn Catalogue() -> impl IntoView {
+    let store = expect_context::<Store>();
     let query = RwSignal::new(String::new());
     let category = RwSignal::new(String::new());
     let page = RwSignal::new(1_u32);
     let products = LocalResource::new(move || {
         let (q, c, p) = (query.get(), category.get(), page.get());
+        let _reload = store.catalogue_version.get();
         async move { api::products(&q, &c, p, PER_PAGE).await }
     });
     let categories = LocalResource::new(api::categories);

@@ -96,6 +96,7 @@ pub fn Checkout() -> impl IntoView {
                     }
                     if order.status == "confirmed" {
                         store.cart.set(Default::default());
+                        store.refresh_catalogue();
                         follow_history(store, order.id.clone());
                     }
                 }

@@ -170,4 +170,5 @@ async fn follow_cancellation(store: Store, order_id: String) {
         }
     }
     store.refresh_history();
+    store.refresh_catalogue();
 }
