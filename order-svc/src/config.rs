@@ -46,6 +46,28 @@ pub struct Config {
     pub crash_after: Option<String>,
 }
 
+/// Every environment variable the service reads (besides `RUST_LOG`, which
+/// the logging filter reads itself). The compose file is checked against it.
+pub const VARIABLES: &[&str] = &[
+    "DATABASE_URL",
+    "DATABASE_MAX_CONNECTIONS",
+    "AMQP_URL",
+    "AMQP_NAMESPACE",
+    "AMQP_QUEUE_EXPIRY_MS",
+    "HTTP_ADDR",
+    "RPC_TIMEOUT_MS",
+    "CHECKOUT_WAIT_MS",
+    "ADMIN_TOKEN",
+    "UI_DIR",
+    "CUSTOMER_API_URL",
+    "CORS_ORIGINS",
+    "SAGA_LEASE",
+    "RECOVERY_INTERVAL",
+    "INSTANCE_ID",
+    "LOG_FORMAT",
+    "FAULT_CRASH_AFTER",
+];
+
 /// The default of `ADMIN_TOKEN`; a warning is logged while it is in use.
 pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
 
@@ -123,6 +145,19 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn it_reads_exactly_the_variables_it_declares() {
+        let asked = std::sync::Mutex::new(std::collections::BTreeSet::new());
+        Config::from_lookup(|name| {
+            asked.lock().unwrap().insert(name.to_owned());
+            None
+        })
+        .unwrap();
+        let declared: std::collections::BTreeSet<String> =
+            VARIABLES.iter().map(|v| (*v).to_owned()).collect();
+        assert_eq!(*asked.lock().unwrap(), declared);
+    }
 
     #[test]
     fn defaults_follow_the_contract() {
