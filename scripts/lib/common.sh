@@ -72,8 +72,14 @@ start_installed_postgres() {
   fi
 }
 
+# Set to 1 when these scripts started a server, so that dev.sh stops exactly
+# what it started, and nothing else.
+STARTED_POSTGRES=0
+STARTED_RABBITMQ=0
+
 ensure_postgres() {
   if pg_ready; then say "PostgreSQL answers on $PG_HOST:$PG_PORT"; return 0; fi
+  STARTED_POSTGRES=1
   if ! start_installed_postgres; then
     say "PostgreSQL is not installed; installing it"
     apt_install postgresql postgresql-client || die "PostgreSQL is not running on $PG_HOST:$PG_PORT and could not be installed here.
@@ -95,6 +101,7 @@ start_installed_rabbitmq() {
 
 ensure_rabbitmq() {
   if rabbitmq_ready; then say "RabbitMQ answers at $(amqp_host_port | tr ' ' ':')"; return 0; fi
+  STARTED_RABBITMQ=1
   if ! start_installed_rabbitmq; then
     say "RabbitMQ is not installed; installing it"
     apt_install rabbitmq-server || die "RabbitMQ is not running at $(amqp_host_port | tr ' ' ':') and could not be installed here.
@@ -104,6 +111,59 @@ ensure_rabbitmq() {
   fi
   wait_until 90 rabbitmq_ready || die "RabbitMQ was started but does not answer at $(amqp_host_port | tr ' ' ':'); see /var/log/rabbitmq"
   say "RabbitMQ answers at $(amqp_host_port | tr ' ' ':')"
+}
+
+# Stops the servers these scripts started (and only those).
+stop_started_infrastructure() {
+  if [ "$STARTED_RABBITMQ" = 1 ]; then
+    say "stopping RabbitMQ (this script started it)"
+    as_root rabbitmqctl stop >/dev/null 2>&1 || as_root service rabbitmq-server stop >/dev/null 2>&1 || true
+  fi
+  if [ "$STARTED_POSTGRES" = 1 ]; then
+    say "stopping PostgreSQL (this script started it)"
+    local version
+    if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+      for version in $(ls /etc/postgresql 2>/dev/null); do
+        as_root pg_ctlcluster --skip-systemctl-redirect "$version" main stop >/dev/null 2>&1 || true
+      done
+    else
+      as_root service postgresql stop >/dev/null 2>&1 || true
+    fi
+  fi
+}
+
+# Runs SQL as a PostgreSQL superuser: over TCP as `postgres` where trust or a
+# password allows it, else through the local socket as the postgres OS user.
+psql_admin() {
+  if PGCONNECT_TIMEOUT=5 psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -tAq -c 'select 1' >/dev/null 2>&1; then
+    psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -tAq "$@"
+  elif [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null 2>&1; then
+    runuser -u postgres -- psql -p "$PG_PORT" -d postgres -v ON_ERROR_STOP=1 -tAq "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo -u postgres psql -p "$PG_PORT" -d postgres -v ON_ERROR_STOP=1 -tAq "$@"
+  else
+    return 1
+  fi
+}
+
+# Creates a login role and its databases, unless they exist.
+ensure_databases() { # role password database...
+  local role="$1" password="$2" database
+  shift 2
+  say "making sure role $role and databases $* exist"
+  psql_admin -c "DO \$\$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role') THEN
+        CREATE ROLE \"$role\" LOGIN PASSWORD '$password';
+      END IF;
+    END \$\$;" || die "cannot administer PostgreSQL as its superuser; create role $role (password $password) and databases $* yourself"
+  for database in "$@"; do
+    if [ -z "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$database'")" ]; then
+      psql_admin -c "CREATE DATABASE \"$database\" OWNER \"$role\"" || die "cannot create database $database"
+      echo "  created database $database"
+    else
+      echo "  database $database is there"
+    fi
+  done
 }
 
 # Headless Chromium and chromedriver, for the browser test.

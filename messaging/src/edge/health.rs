@@ -57,6 +57,29 @@ fn readiness_response(checks: Vec<(&'static str, bool)>) -> Response {
     warp::reply::with_status(warp::reply::json(&body), status).into_response()
 }
 
+/// The health check a container runs (`<binary> healthcheck`): true when the
+/// service at `address` answers `GET /healthz` with 200 within two seconds.
+/// Plain `std` networking, so that the runtime image needs no curl.
+pub fn answers_locally(address: std::net::SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let mut address = address;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let timeout = Duration::from_secs(2);
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&address, timeout) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(timeout));
+    let _ = stream.set_write_timeout(Some(timeout));
+    let request = "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut status_line = [0_u8; 12];
+    stream.read_exact(&mut status_line).is_ok() && status_line.ends_with(b" 200")
+}
+
 /// True when the database answers `SELECT 1` within two seconds.
 pub async fn database_answers(pool: &sqlx::PgPool) -> bool {
     let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool);
