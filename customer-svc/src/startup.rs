@@ -3,7 +3,7 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use messaging::{Broker, ConsumerHandle, contract};
+use messaging::{Broker, ConsumerHandle, contract, edge::HttpServer};
 use sqlx::PgPool;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -95,26 +95,16 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let stop_http = CancellationToken::new();
-        let routes = http::routes(self.state.clone());
         info!(address = %self.address, "customer-svc listening");
-        let server = warp::serve(routes)
-            .incoming(self.listener)
-            .graceful({
-                let stop_http = stop_http.clone();
-                async move { stop_http.cancelled().await }
-            })
-            .run();
-        let server = tokio::spawn(server);
+        let server = HttpServer::spawn(self.listener, http::routes(self.state.clone()));
 
         shutdown.await;
         info!("shutting down: no new requests or messages; finishing what is in flight");
-        stop_http.cancel();
+        server.shutdown().await;
         self.rpc_server.shutdown().await;
         self.order_events.shutdown().await;
         self.stop_sweeper.cancel();
         let _ = self.sweeper.await;
-        let _ = server.await;
         self.state.broker.close().await;
         self.state.pool.close().await;
         info!("customer-svc stopped");

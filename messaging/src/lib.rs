@@ -42,6 +42,8 @@ mod rpc;
 #[cfg(feature = "amqp")]
 mod settings;
 #[cfg(feature = "amqp")]
+pub mod testing;
+#[cfg(feature = "amqp")]
 mod topology;
 
 #[cfg(feature = "amqp")]

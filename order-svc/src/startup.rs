@@ -3,7 +3,7 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
-use messaging::{Broker, EventPublisher, RpcClient, contract};
+use messaging::{Broker, EventPublisher, RpcClient, contract, edge::HttpServer};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -110,23 +110,12 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let stop_http = CancellationToken::new();
-        let routes = http::routes(self.state.clone());
         info!(address = %self.address, instance = %self.state.config.instance_id, "order-svc listening");
-        let server = tokio::spawn(
-            warp::serve(routes)
-                .incoming(self.listener)
-                .graceful({
-                    let stop_http = stop_http.clone();
-                    async move { stop_http.cancelled().await }
-                })
-                .run(),
-        );
+        let server = HttpServer::spawn(self.listener, http::routes(self.state.clone()));
 
         shutdown.await;
         info!("shutting down: no new requests; letting saga steps in flight commit");
-        stop_http.cancel();
-        let _ = server.await;
+        server.shutdown().await;
         self.state.coordinator.shutdown().await;
         self.stop_background.cancel();
         for task in self.background {

@@ -89,7 +89,7 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<CustomerRow>, i64)> {
-    let pattern = filter.q.as_deref().map(like_pattern);
+    let pattern = filter.q.as_deref().map(super::like_pattern);
     let email = filter.email.as_ref().map(Email::as_str);
     const WHERE: &str = "($1::text IS NULL OR email = $1)
         AND ($2::text IS NULL OR lower(name) LIKE $2 ESCAPE '\\' OR email LIKE $2 ESCAPE '\\')";
@@ -110,17 +110,6 @@ pub async fn list(
     .fetch_all(pool)
     .await?;
     Ok((rows, total))
-}
-
-/// `%text%`, lower-cased, with LIKE's wildcards escaped.
-fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .trim()
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// A change to a customer; `None` leaves a field as it is.
@@ -186,15 +175,4 @@ pub async fn delete(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
         .await?
         .rows_affected();
     Ok(deleted == 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(like_pattern(" Ada "), "%ada%");
-        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
-    }
 }

@@ -5,11 +5,11 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sqlx::{FromRow, PgConnection, PgPool};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, Transaction};
 use tracing::warn;
 use uuid::Uuid;
 
-use messaging::contract::{OrderCancelled, OrderConfirmed};
+use messaging::contract::{ORDER_CANCELLED, ORDER_CONFIRMED, OrderCancelled, OrderConfirmed};
 
 use super::{credit, inbox};
 
@@ -30,15 +30,10 @@ pub async fn apply_confirmed(
     message_id: &str,
     event: &OrderConfirmed,
 ) -> sqlx::Result<Applied> {
-    let mut tx = pool.begin().await?;
-    if !inbox::first_time(&mut tx, message_id, messaging::contract::ORDER_CONFIRMED).await? {
-        return Ok(Applied::Duplicate);
-    }
-    if !customer_exists(&mut tx, event.customer_id).await? {
-        tx.commit().await?;
-        warn!(customer_id = %event.customer_id, order_id = %event.order_id, "order.confirmed for an unknown customer: skipped");
-        return Ok(Applied::UnknownCustomer);
-    }
+    let mut tx = match begin(pool, message_id, ORDER_CONFIRMED, event.customer_id).await? {
+        Ok(tx) => tx,
+        Err(nothing_to_do) => return Ok(nothing_to_do),
+    };
     // A cancellation that arrived first already wrote the row as cancelled.
     sqlx::query(
         "INSERT INTO order_history
@@ -73,15 +68,10 @@ pub async fn apply_cancelled(
     message_id: &str,
     event: &OrderCancelled,
 ) -> sqlx::Result<Applied> {
-    let mut tx = pool.begin().await?;
-    if !inbox::first_time(&mut tx, message_id, messaging::contract::ORDER_CANCELLED).await? {
-        return Ok(Applied::Duplicate);
-    }
-    if !customer_exists(&mut tx, event.customer_id).await? {
-        tx.commit().await?;
-        warn!(customer_id = %event.customer_id, order_id = %event.order_id, "order.cancelled for an unknown customer: skipped");
-        return Ok(Applied::UnknownCustomer);
-    }
+    let mut tx = match begin(pool, message_id, ORDER_CANCELLED, event.customer_id).await? {
+        Ok(tx) => tx,
+        Err(nothing_to_do) => return Ok(nothing_to_do),
+    };
     sqlx::query(
         "INSERT INTO order_history
             (order_id, customer_id, saga_id, status, total, currency, item_count, placed_at)
@@ -100,6 +90,27 @@ pub async fn apply_cancelled(
     credit::release_held(&mut tx, event.saga_id, true).await?;
     tx.commit().await?;
     Ok(Applied::Applied)
+}
+
+/// Opens the transaction that applies an event and records it in the inbox;
+/// or says why there is nothing to do: the event was applied before, or its
+/// customer no longer exists (then the inbox row is kept, so it is not retried).
+async fn begin(
+    pool: &PgPool,
+    message_id: &str,
+    message_type: &str,
+    customer_id: Uuid,
+) -> sqlx::Result<Result<Transaction<'static, Postgres>, Applied>> {
+    let mut tx = pool.begin().await?;
+    if !inbox::first_time(&mut tx, message_id, message_type).await? {
+        return Ok(Err(Applied::Duplicate));
+    }
+    if !customer_exists(&mut tx, customer_id).await? {
+        tx.commit().await?;
+        warn!(%customer_id, %message_id, message_type, "event for an unknown customer: skipped");
+        return Ok(Err(Applied::UnknownCustomer));
+    }
+    Ok(Ok(tx))
 }
 
 async fn customer_exists(tx: &mut PgConnection, customer_id: Uuid) -> sqlx::Result<bool> {

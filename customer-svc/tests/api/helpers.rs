@@ -1,7 +1,7 @@
 //! Starting the real service for a test, and talking to it.
 #![allow(dead_code)]
 
-use std::{collections::HashMap, future::Future, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
 use customer_svc::{Application, Config};
 use messaging::{
@@ -14,9 +14,11 @@ use messaging::{
     edge::test_database::TestDatabase,
 };
 use serde_json::Value;
-use tokio::{task::JoinHandle, time::Instant};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+pub use messaging::testing::eventually;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
@@ -236,20 +238,4 @@ async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
     (status, body)
-}
-
-/// Polls `check` until it returns `Some`, or panics after `within`.
-pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }

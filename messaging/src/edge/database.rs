@@ -46,3 +46,26 @@ pub fn lost_a_race(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db)
         if matches!(db.code().as_deref(), Some("40001" | "40P01")))
 }
+
+/// A `LIKE` pattern matching `text` anywhere, case-insensitively (compare with
+/// a lower-cased column), with `LIKE`'s wildcards in `text` escaped.
+pub fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(like_pattern(" Ada "), "%ada%");
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}

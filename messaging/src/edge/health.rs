@@ -15,6 +15,20 @@ const DB_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 pub type ReadinessProbe =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<(&'static str, bool)>> + Send>> + Send + Sync>;
 
+/// The usual readiness of a service: its database answers and its broker
+/// connection is up.
+pub fn database_and_broker(pool: sqlx::PgPool, broker: crate::Broker) -> ReadinessProbe {
+    Arc::new(move || {
+        let (pool, broker) = (pool.clone(), broker.clone());
+        Box::pin(async move {
+            vec![
+                ("database", database_answers(&pool).await),
+                ("broker", broker.is_ready()),
+            ]
+        })
+    })
+}
+
 /// The health routes, with readiness decided by `probe`.
 pub fn routes(
     probe: ReadinessProbe,

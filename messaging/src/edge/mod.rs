@@ -84,6 +84,33 @@ fn not_cross_origin() -> impl Filter<Extract = (), Error = Rejection> + Clone {
         .untuple_one()
 }
 
+/// A service's HTTP server, running in the background until shut down.
+pub struct HttpServer {
+    stop: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HttpServer {
+    /// Serves `routes` on `listener`.
+    pub fn spawn(listener: tokio::net::TcpListener, routes: BoxedFilter<(Response,)>) -> Self {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let signal = stop.clone();
+        let task = tokio::spawn(
+            warp::serve(routes)
+                .incoming(listener)
+                .graceful(async move { signal.cancelled().await })
+                .run(),
+        );
+        Self { stop, task }
+    }
+
+    /// Stops accepting connections and lets the requests in flight finish.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
 /// Parses a comma-separated list of origins as browsers send them
 /// (`scheme://host[:port]`, nothing after), refusing anything else: a bad
 /// origin would otherwise only fail when CORS is built.

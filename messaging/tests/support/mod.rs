@@ -1,11 +1,13 @@
 //! Helpers shared by the messaging integration tests: a unique namespace per
 //! test on the real broker, a raw AMQP channel for what the library would never
 //! send, polling with a deadline, and a TCP proxy whose sockets can be cut.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod proxy;
 
-use std::{future::Future, time::Duration};
+pub use messaging::testing::eventually;
+
+use std::time::Duration;
 
 use messaging::{
     AmqpSettings, Broker, Namespace, Topology,
@@ -14,7 +16,6 @@ use messaging::{
         options::{BasicAckOptions, BasicGetOptions, BasicPublishOptions},
     },
 };
-use tokio::time::Instant;
 use uuid::Uuid;
 
 /// `AMQP_URL`, or the local broker.
@@ -60,22 +61,6 @@ pub async fn connected_broker(url: &str, topology: &Topology, app_id: &str) -> B
         .await
         .expect("broker reachable");
     broker
-}
-
-/// Polls `check` until it returns `Some`, or panics after `within`.
-pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// A plain lapin channel, outside the library, for raw publishes and gets.

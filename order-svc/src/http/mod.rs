@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use messaging::{
     Broker,
-    edge::{self, auth::Caller, health::ReadinessProbe},
+    edge::{self, auth::Caller},
 };
 use sqlx::PgPool;
 use warp::{Filter, Rejection, filters::BoxedFilter, reply::Response};
@@ -45,21 +45,7 @@ pub fn caller(state: AppState) -> impl Filter<Extract = (Caller,), Error = Rejec
 
 /// Every route of the service, ready to serve.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
-    let probe: ReadinessProbe = {
-        let state = state.clone();
-        Arc::new(move || {
-            let state = state.clone();
-            Box::pin(async move {
-                vec![
-                    (
-                        "database",
-                        edge::health::database_answers(&state.pool).await,
-                    ),
-                    ("broker", state.broker.is_ready()),
-                ]
-            })
-        })
-    };
+    let probe = edge::health::database_and_broker(state.pool.clone(), state.broker.clone());
     let routes = products::routes(state.clone())
         .or(orders::routes(state.clone()))
         .unify()

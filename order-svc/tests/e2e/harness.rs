@@ -1,13 +1,15 @@
 //! Starting the system for one test, and talking to it as a browser would.
 #![allow(dead_code)]
 
-use std::{collections::HashMap, future::Future, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
 use messaging::{Namespace, edge::test_database::TestDatabase};
 use serde_json::{Value, json};
-use tokio::{task::JoinHandle, time::Instant};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+pub use messaging::testing::eventually;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 /// How long the saga waits for customer-svc in tests (the default is 3 s).
@@ -336,22 +338,6 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
     (status, body)
-}
-
-/// Polls `check` until it returns `Some`, or panics after `within`.
-pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 /// The timeline entries of an order's saga, as `step:status`.
