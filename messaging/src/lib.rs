@@ -15,7 +15,10 @@
 //!   acknowledged, dead-lettering consumers.
 //! * [`Envelope`] is the JSON shape of every message, mirrored into the AMQP
 //!   properties.
-//! * [`contract`] holds what the services agree on: names, payloads, values.
+//! * [`contract`] holds what the services agree on: names, payloads, values
+//!   (without the default `amqp` feature it is all the crate is, which is what
+//!   the WASM UI uses).
+//! * [`testing`] holds what every test suite needs: waiting with a deadline.
 //! * With the `edge` feature, [`edge`] holds the HTTP conventions of the
 //!   contract that both services implement the same way (error shape, paging,
 //!   admin auth, health and metrics endpoints, logging). They live here, beside
