@@ -40,6 +40,12 @@ pub struct Config {
     pub instance_id: String,
     /// `LOG_FORMAT`: `pretty` or `json`.
     pub log_format: String,
+    /// `CHECKOUT_RATE_PER_MINUTE`: checkouts a minute per client IP, in
+    /// bursts of as many; beyond that a 429 with `Retry-After`.
+    pub checkout_rate_per_minute: std::num::NonZeroU32,
+    /// `IDEMPOTENCY_KEY_TTL` (e.g. `24h`): how long an `Idempotency-Key` is
+    /// remembered.
+    pub idempotency_key_ttl: Duration,
     /// `FAULT_CRASH_AFTER`: fault injection for tests only. When set to a saga
     /// step (`verify_customer`), the process aborts right after committing that
     /// step, exactly as a crash would. Never set in production.
@@ -66,6 +72,8 @@ pub const VARIABLES: &[&str] = &[
     "INSTANCE_ID",
     "LOG_FORMAT",
     "FAULT_CRASH_AFTER",
+    "CHECKOUT_RATE_PER_MINUTE",
+    "IDEMPOTENCY_KEY_TTL",
 ];
 
 /// The default of `ADMIN_TOKEN`; a warning is logged while it is in use.
@@ -137,6 +145,10 @@ impl Config {
                 )
             }),
             log_format: get("LOG_FORMAT", "pretty"),
+            checkout_rate_per_minute: get("CHECKOUT_RATE_PER_MINUTE", "120").parse().map_err(
+                |_| ConfigError("CHECKOUT_RATE_PER_MINUTE must be a whole number from 1".into()),
+            )?,
+            idempotency_key_ttl: duration("IDEMPOTENCY_KEY_TTL", "24h")?,
             crash_after: lookup("FAULT_CRASH_AFTER").filter(|s| !s.is_empty()),
         })
     }

@@ -3,7 +3,10 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
-use messaging::{Broker, EventPublisher, RpcClient, contract, edge::HttpServer};
+use messaging::{
+    Broker, EventPublisher, RpcClient, contract,
+    edge::{HttpServer, rate_limit::PerClientLimit},
+};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -78,6 +81,7 @@ impl Application {
                 pool.clone(),
                 coordinator.clone(),
                 config.recovery_interval,
+                config.idempotency_key_ttl,
                 stop_background.clone(),
             ),
         ];
@@ -90,6 +94,7 @@ impl Application {
                 pool,
                 broker,
                 coordinator,
+                checkout_limit: PerClientLimit::per_minute(config.checkout_rate_per_minute),
                 config: Arc::new(config),
             },
             rpc,

@@ -44,6 +44,11 @@ pub enum ApiError {
         /// Sentence.
         message: String,
     },
+    /// 429: this client sent too many requests; try again after the delay.
+    RateLimited {
+        /// When the next request will be accepted.
+        retry_after: std::time::Duration,
+    },
     /// 503: a dependency is down.
     Unavailable(String),
     /// 500: our fault; the cause is logged.
@@ -101,6 +106,15 @@ impl ApiError {
                 message.clone(),
                 json!({}),
             ),
+            ApiError::RateLimited { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "too many requests from this client; try again in {} s",
+                    retry_after.as_secs().max(1)
+                ),
+                json!({ "retry_after_seconds": retry_after.as_secs().max(1) }),
+            ),
             ApiError::Unavailable(message) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -129,6 +143,12 @@ impl ApiError {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        if let ApiError::RateLimited { retry_after } = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(retry_after.as_secs().max(1)),
             );
         }
         response

@@ -12,6 +12,7 @@ pub mod health;
 pub mod json;
 pub mod metrics;
 pub mod paging;
+pub mod rate_limit;
 pub mod telemetry;
 pub mod test_database;
 

@@ -447,3 +447,12 @@ pub async fn status_of(pool: &PgPool, order_id: Uuid) -> sqlx::Result<Option<Str
         .fetch_optional(pool)
         .await
 }
+
+/// Forgets `Idempotency-Key`s older than `ttl`; returns how many.
+pub async fn forget_idempotency_keys(pool: &PgPool, ttl: Duration) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)")
+        .bind(ttl.as_secs_f64())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+}

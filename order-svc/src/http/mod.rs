@@ -29,6 +29,8 @@ pub struct AppState {
     pub coordinator: Coordinator,
     /// The configuration.
     pub config: Arc<Config>,
+    /// Checkouts per client.
+    pub checkout_limit: edge::rate_limit::PerClientLimit,
 }
 
 /// Passes the state to a handler.

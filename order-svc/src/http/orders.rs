@@ -38,6 +38,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     let collection = warp::path!("api" / "v1" / "orders");
     let checkout = collection
         .and(warp::post())
+        .and(state.checkout_limit.filter())
         .and(warp::header::optional::<String>("idempotency-key"))
         .and(json::body::<Map<String, Value>>())
         .and(with_state(state.clone()))

@@ -260,3 +260,89 @@ async fn health_and_metrics_answer_and_the_ui_is_served_with_the_right_types() {
     std::fs::remove_dir_all(ui).ok();
     system.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_over_its_checkout_quota_gets_a_429_with_retry_after() {
+    let mut system = System::without_services().await;
+    system
+        .start_order_svc(&[("CHECKOUT_RATE_PER_MINUTE", "2")])
+        .await;
+    let invalid = json!({"items": []});
+
+    let (first, _) = system
+        .post(&system.order_url("/api/v1/orders"), &invalid)
+        .await;
+    let (second, _) = system
+        .post(&system.order_url("/api/v1/orders"), &invalid)
+        .await;
+    let third = system
+        .http
+        .post(system.order_url("/api/v1/orders"))
+        .json(&invalid)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        (first, second),
+        (422, 422),
+        "within the quota, requests are judged on their merits"
+    );
+    assert_eq!(third.status(), 429);
+    let retry_after: u64 = third.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: Value = third.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let (status, _) = system.get(&system.order_url("/api/v1/products")).await;
+    assert_eq!(status, 200, "only checkout is limited");
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_forgotten_after_their_ttl() {
+    let mut system = System::without_services().await;
+    system
+        .start_order_svc(&[("IDEMPOTENCY_KEY_TTL", "1s")])
+        .await;
+    let mug = system.product("12.50", 10).await;
+    let key = "short-lived-key";
+    let (status, first) = system
+        .checkout_on(0, "ttl@example.com", &[(&mug, 1)], Some(key))
+        .await;
+    assert!(matches!(status, 201 | 202), "{first}");
+    let (status, _) = system
+        .checkout_on(0, "ttl@example.com", &[(&mug, 2)], Some(key))
+        .await;
+    assert_eq!(
+        status, 422,
+        "while remembered, the key is bound to its request"
+    );
+
+    let pool = system.orders_db().await;
+    eventually(
+        std::time::Duration::from_secs(10),
+        "the key to be forgotten",
+        || async {
+            let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency_keys")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            (keys == 0).then_some(())
+        },
+    )
+    .await;
+    let (status, second) = system
+        .checkout_on(0, "ttl@example.com", &[(&mug, 2)], Some(key))
+        .await;
+    assert!(matches!(status, 201 | 202), "{second}");
+    assert_ne!(
+        first["id"], second["id"],
+        "a forgotten key starts a new order"
+    );
+    pool.close().await;
+    system.stop().await;
+}
