@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use fantoccini::{Client, ClientBuilder, Locator, wd::Capabilities};
+use fantoccini::{Client, ClientBuilder, Locator, error::CmdError, wd::Capabilities};
 use futures_util::FutureExt;
 use serde_json::json;
 
@@ -108,23 +108,44 @@ async fn wait_texts(
     .await
 }
 
-async fn type_into(
-    client: &Client,
-    test_id: &str,
-    text: &str,
-) -> Result<(), fantoccini::error::CmdError> {
-    let input = client
-        .find(Locator::Css(&format!("[data-testid={test_id}]")))
-        .await?;
-    input.clear().await?;
-    input.send_keys(text).await
+/// Runs `act` on the element `css` finds, finding it again when the page
+/// re-rendered it in between (a stale element), for up to ten seconds.
+async fn on_element<F, Fut>(client: &Client, css: &str, act: F) -> Result<(), CmdError>
+where
+    F: Fn(fantoccini::elements::Element) -> Fut,
+    Fut: std::future::Future<Output = Result<(), CmdError>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let outcome = match client.find(Locator::Css(css)).await {
+            Ok(element) => act(element).await,
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Err(error)
+                if error.is_stale_element_reference() && std::time::Instant::now() < deadline => {}
+            other => return other,
+        }
+    }
 }
 
-async fn click(client: &Client, css: &str) -> Result<(), fantoccini::error::CmdError> {
-    client.find(Locator::Css(css)).await?.click().await
+async fn type_into(client: &Client, test_id: &str, text: &str) -> Result<(), CmdError> {
+    on_element(
+        client,
+        &format!("[data-testid={test_id}]"),
+        |input| async move {
+            input.clear().await?;
+            input.send_keys(text).await
+        },
+    )
+    .await
 }
 
-async fn shop(client: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> {
+async fn click(client: &Client, css: &str) -> Result<(), CmdError> {
+    on_element(client, css, |element| async move { element.click().await }).await
+}
+
+async fn shop(client: &Client, base: &str) -> Result<(), CmdError> {
     client.goto(base).await?;
     let cards = wait_texts(
         client,

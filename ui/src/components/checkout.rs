@@ -218,23 +218,22 @@ async fn place(request: &CheckoutRequest, key: &str) -> Outcome {
     Outcome::StillPending(latest)
 }
 
-/// Reloads the history until the new order shows in it (customer-svc learns
-/// of it from an event, a moment after the checkout answered).
+/// Waits until customer-svc has the new order (it learns of it from an event,
+/// a moment after the checkout answered), then reloads the history once.
 fn follow_history(store: Store, order_id: String) {
     spawn_local(async move {
-        for delay_ms in [150, 300, 600, 1200, 2400, 4800] {
-            sleep(Duration::from_millis(delay_ms)).await;
-            store.refresh_history();
+        for delay_ms in [100, 200, 400, 800, 1600, 3200] {
             let Some(customer) = store.customer.get_untracked() else {
                 return;
             };
             if let Ok(history) = api::history(&customer.id).await
                 && history.items.iter().any(|item| item.order_id == order_id)
             {
-                store.refresh_history();
-                return;
+                break;
             }
+            sleep(Duration::from_millis(delay_ms)).await;
         }
+        store.refresh_history();
     });
 }
 

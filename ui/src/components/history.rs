@@ -26,6 +26,13 @@ pub fn History() -> impl IntoView {
             }
         }
     });
+    // The rows of the latest answer; kept (not cleared) while a reload is in flight.
+    let rows = RwSignal::new(Vec::<HistoryItem>::new());
+    Effect::new(move |_| match history.get() {
+        Some(Ok(Some(history))) => rows.set(history.items),
+        Some(Ok(None)) | Some(Err(_)) => rows.set(Vec::new()),
+        None => {}
+    });
     let lookup = RwSignal::new(String::new());
     let lookup_message = RwSignal::new(None::<String>);
 
@@ -94,19 +101,23 @@ pub fn History() -> impl IntoView {
                                         history.stats.total_spent,
                                     )}
                                 </p>
-                                <ul class="history">
-                                    {history
-                                        .items
-                                        .into_iter()
-                                        .map(|item| view! { <HistoryRow item/> })
-                                        .collect_view()}
-                                </ul>
                             }
                                 .into_any()
                         }
                     })
             }}
         </Transition>
+        // Outside the reloading part, and keyed: a reload re-renders only the
+        // rows that changed, so a row's buttons stay put while the page polls.
+        <ul class="history">
+            <For
+                each=move || rows.get()
+                key=|item| (item.order_id.clone(), item.status.clone())
+                let(item)
+            >
+                <HistoryRow item/>
+            </For>
+        </ul>
     }
 }
 
