@@ -89,6 +89,7 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<CustomerRow>, i64)> {
+    let mut tx = super::snapshot(pool).await?;
     let pattern = filter.q.as_deref().map(super::like_pattern);
     let email = filter.email.as_ref().map(Email::as_str);
     const WHERE: &str = "($1::text IS NULL OR email = $1)
@@ -98,7 +99,7 @@ pub async fn list(
     )))
     .bind(email)
     .bind(&pattern)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
     let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT * FROM customers WHERE {WHERE} ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
@@ -107,7 +108,7 @@ pub async fn list(
     .bind(&pattern)
     .bind(limit)
     .bind(offset)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     Ok((rows, total))
 }

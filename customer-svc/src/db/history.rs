@@ -157,6 +157,7 @@ pub async fn page(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<HistoryRow>, StatsRow)> {
+    let mut tx = super::snapshot(pool).await?;
     let items = sqlx::query_as(
         "SELECT order_id, status, total, currency, item_count, placed_at
          FROM order_history WHERE customer_id = $1
@@ -165,14 +166,14 @@ pub async fn page(
     .bind(customer_id)
     .bind(limit)
     .bind(offset)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     let stats = sqlx::query_as(
         "SELECT order_count, total_spent, last_order_at
          FROM customer_order_stats WHERE customer_id = $1",
     )
     .bind(customer_id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?
     .unwrap_or_default();
     Ok((items, stats))

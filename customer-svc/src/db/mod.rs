@@ -16,4 +16,4 @@ pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Res
     Ok(messaging::edge::database::connect_and_migrate(url, max_connections, &MIGRATOR).await?)
 }
 
-pub use messaging::edge::database::{like_pattern, lost_a_race, violates};
+pub use messaging::edge::database::{like_pattern, lost_a_race, snapshot, violates};

@@ -35,6 +35,19 @@ pub async fn connect_and_migrate(
     Ok(pool)
 }
 
+/// A read-only transaction on one snapshot: the queries of a paged answer
+/// (the count and the page, a history and its stats) then agree with each
+/// other even while writes land in between.
+pub async fn snapshot(
+    pool: &PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
 /// True when `error` is the violation of the named constraint.
 pub fn violates(error: &sqlx::Error, constraint: &str) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.constraint() == Some(constraint))

@@ -24,8 +24,16 @@ pub fn render() -> String {
     handle().render()
 }
 
-/// Records one finished HTTP request.
+/// Records one finished HTTP request: its metrics, and one access-log line
+/// (inside the request's span, which carries its `x-request-id`).
 pub fn record_request(info: warp::log::Info<'_>) {
+    let status = info.status().as_u16();
+    let elapsed_ms = format!("{:.2}", info.elapsed().as_secs_f64() * 1000.0);
+    if status >= 500 {
+        tracing::error!(method = %info.method(), path = info.path(), status, %elapsed_ms, "request failed");
+    } else {
+        tracing::info!(method = %info.method(), path = info.path(), status, %elapsed_ms, "request");
+    }
     let labels = [
         ("method", info.method().to_string()),
         ("status", info.status().as_u16().to_string()),

@@ -52,15 +52,16 @@ where
     same_origin
         .or(cross_origin)
         .unify()
+        // The access line is written inside the request's span, with its id.
+        .with(warp::log::custom(metrics::record_request))
         .with(warp::trace(|info| {
             let request_id = info
                 .request_headers()
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            tracing::info_span!("http", method = %info.method(), path = %info.path(), request_id)
+            tracing::info_span!("http", request_id)
         }))
-        .with(warp::log::custom(metrics::record_request))
         .map(Reply::into_response)
         .boxed()
 }

@@ -2,10 +2,15 @@
 
 use tracing_subscriber::{EnvFilter, fmt};
 
+/// The default filter: `info`, with warp's own per-request lines left out
+/// (the edge writes one access line per request instead).
+const DEFAULT_FILTER: &str = "info,warp::filters::trace=error";
+
 /// Installs the global subscriber: `RUST_LOG` filters (default `info`);
 /// `LOG_FORMAT=json` for machines, anything else for people.
 pub fn init(format: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = fmt().with_env_filter(filter).with_target(true);
     let _ = if format == "json" {
         builder
@@ -42,7 +47,8 @@ pub async fn shutdown_signal() {
 /// `RUST_LOG` (default `info`); silent otherwise.
 pub fn init_for_tests() {
     if std::env::var_os("TEST_LOG").is_some() {
-        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+        let filter =
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
         let _ = fmt().with_env_filter(filter).with_test_writer().try_init();
     }
 }

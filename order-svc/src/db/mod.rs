@@ -8,7 +8,7 @@ pub mod sagas;
 
 use sqlx::PgPool;
 
-pub use messaging::edge::database::{like_pattern, lost_a_race, violates};
+pub use messaging::edge::database::{like_pattern, lost_a_race, snapshot, violates};
 
 /// The migrations in `migrations/orders`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/orders");

@@ -246,32 +246,33 @@ pub async fn get(
     pool: &PgPool,
     id: Uuid,
 ) -> sqlx::Result<Option<(OrderRow, Vec<LineRow>, Vec<StepRow>)>> {
+    let mut tx = super::snapshot(pool).await?;
     let Some(order) = sqlx::query_as::<_, OrderRow>("SELECT * FROM orders WHERE id = $1")
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *tx)
         .await?
     else {
         return Ok(None);
     };
-    let lines = lines_of(pool, &[id]).await?;
+    let lines = lines_of(&mut tx, &[id]).await?;
     let steps = sqlx::query_as(
         "SELECT s.step, s.status, s.at, s.detail
          FROM saga_steps s JOIN sagas g ON g.id = s.saga_id
          WHERE g.order_id = $1 ORDER BY s.id",
     )
     .bind(id)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     Ok(Some((order, lines, steps)))
 }
 
-async fn lines_of(pool: &PgPool, orders: &[Uuid]) -> sqlx::Result<Vec<LineRow>> {
+async fn lines_of(tx: &mut PgConnection, orders: &[Uuid]) -> sqlx::Result<Vec<LineRow>> {
     sqlx::query_as(
         "SELECT order_id, product_id, sku, name, quantity, unit_price, line_total
          FROM order_lines WHERE order_id = ANY($1) ORDER BY order_id, line_no",
     )
     .bind(orders)
-    .fetch_all(pool)
+    .fetch_all(tx)
     .await
 }
 
@@ -291,6 +292,7 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<(OrderRow, Vec<LineRow>)>, i64)> {
+    let mut tx = super::snapshot(pool).await?;
     const WHERE: &str =
         "($1::uuid IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $2)";
     let total = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
@@ -298,7 +300,7 @@ pub async fn list(
     )))
     .bind(filter.customer_id)
     .bind(&filter.status)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
     let orders: Vec<OrderRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT * FROM orders WHERE {WHERE} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
@@ -307,10 +309,10 @@ pub async fn list(
     .bind(&filter.status)
     .bind(limit)
     .bind(offset)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     let ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
-    let mut lines = lines_of(pool, &ids).await?;
+    let mut lines = lines_of(&mut tx, &ids).await?;
     let page = orders
         .into_iter()
         .map(|order| {

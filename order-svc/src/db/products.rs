@@ -75,13 +75,14 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<ProductRow>, i64)> {
+    let mut tx = super::snapshot(pool).await?;
     let pattern = filter.q.as_deref().map(super::like_pattern);
     let total = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT count(*) FROM products WHERE {LIST_WHERE}"
     )))
     .bind(&pattern)
     .bind(&filter.category)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
     let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT * FROM products WHERE {LIST_WHERE} ORDER BY category, name, id LIMIT $3 OFFSET $4"
@@ -90,7 +91,7 @@ pub async fn list(
     .bind(&filter.category)
     .bind(limit)
     .bind(offset)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     Ok((rows, total))
 }

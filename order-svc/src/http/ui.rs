@@ -17,6 +17,8 @@ pub fn routes(
         warp::reply::json(&json!({ "customer_api": customer_api_url })).into_response()
     });
     let files = warp::get()
+        .or(warp::head())
+        .unify()
         .and(warp::fs::dir(ui_dir))
         .map(|file: warp::fs::File| {
             warp::reply::with_header(file, "cache-control", "no-cache").into_response()

@@ -250,6 +250,13 @@ async fn health_and_metrics_answer_and_the_ui_is_served_with_the_right_types() {
         .send()
         .await
         .unwrap();
+    let head = system
+        .http
+        .head(system.order_url("/app_bg.wasm"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200, "HEAD works on static files");
     assert_eq!(wasm.headers()["content-type"], "application/wasm");
     let (status, config) = system.get(&system.order_url("/ui-config.json")).await;
     assert_eq!(status, 200);
