@@ -9,6 +9,7 @@ use uuid::Uuid;
 use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
 
 use messaging::edge::{
+    self,
     auth::Caller,
     error::ApiError,
     fields::FieldErrors,
@@ -92,16 +93,6 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .unify()
 }
 
-/// A path id: malformed is a 400.
-pub fn parse_id(raw: &str) -> Result<Uuid, Rejection> {
-    Uuid::parse_str(raw).map_err(|_| {
-        warp::reject::custom(ApiError::BadRequest {
-            code: "invalid_id",
-            message: format!("{raw:?} is not a valid id"),
-        })
-    })
-}
-
 async fn list(query: HashMap<String, String>, state: AppState) -> Result<Response, Rejection> {
     let paging = Paging::from_query(&query)?;
     let email = match query.get("email").filter(|e| !e.trim().is_empty()) {
@@ -161,7 +152,7 @@ async fn create(
 }
 
 async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
-    let id = parse_id(&id)?;
+    let id = edge::path_id(&id)?;
     let row = customers::get(&state.pool, id)
         .await
         .map_err(ApiError::from)?
@@ -175,7 +166,7 @@ async fn update(
     body: Map<String, Value>,
     state: AppState,
 ) -> Result<Response, Rejection> {
-    let id = parse_id(&id)?;
+    let id = edge::path_id(&id)?;
     let mut fields = FieldErrors::default();
     let patch = CustomerPatch {
         name: fields.optional(&body, "name", PersonName::parse),
@@ -211,7 +202,7 @@ async fn update(
 
 async fn delete(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     caller.require_admin()?;
-    let id = parse_id(&id)?;
+    let id = edge::path_id(&id)?;
     if !customers::delete(&state.pool, id)
         .await
         .map_err(ApiError::from)?

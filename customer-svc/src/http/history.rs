@@ -10,7 +10,7 @@ use warp::{Filter, Rejection, Reply, reply::Response};
 
 use messaging::edge::{error::ApiError, paging::Paging};
 
-use super::{AppState, customers::parse_id, with_state};
+use super::{AppState, with_state};
 use crate::{
     db::{customers, history},
     domain::Money,
@@ -57,7 +57,7 @@ async fn order_history(
     query: HashMap<String, String>,
     state: AppState,
 ) -> Result<Response, Rejection> {
-    let customer_id = parse_id(&id)?;
+    let customer_id = messaging::edge::path_id(&id)?;
     let paging = Paging::from_query(&query)?;
     customers::get(&state.pool, customer_id)
         .await

@@ -138,6 +138,16 @@ pub fn parse_origins(list: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
+/// An id from the path: a malformed one is a 400 `invalid_id`.
+pub fn path_id(raw: &str) -> Result<uuid::Uuid, Rejection> {
+    uuid::Uuid::parse_str(raw).map_err(|_| {
+        warp::reject::custom(error::ApiError::BadRequest {
+            code: "invalid_id",
+            message: format!("{raw:?} is not a valid id"),
+        })
+    })
+}
+
 /// Passes a clone of `value` to a handler.
 pub fn with<T: Clone + Send + Sync + 'static>(
     value: T,

@@ -60,13 +60,3 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify();
     edge::with_conventions(routes, &state.config.cors_origins)
 }
-
-/// A path id: malformed is a 400.
-pub fn parse_id(raw: &str) -> Result<uuid::Uuid, Rejection> {
-    uuid::Uuid::parse_str(raw).map_err(|_| {
-        warp::reject::custom(edge::error::ApiError::BadRequest {
-            code: "invalid_id",
-            message: format!("{raw:?} is not a valid id"),
-        })
-    })
-}

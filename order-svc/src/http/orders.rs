@@ -18,7 +18,7 @@ use messaging::{
     },
 };
 
-use super::{AppState, parse_id, views::OrderView, with_state};
+use super::{AppState, views::OrderView, with_state};
 use crate::{
     db::{
         orders::{self, Cancelled, NewCheckout, OrderFilter, PricedLine, RecordError, Recorded},
@@ -251,7 +251,7 @@ async fn list(query: HashMap<String, String>, state: AppState) -> Result<Respons
 }
 
 async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
-    let id = parse_id(&id)?;
+    let id = messaging::edge::path_id(&id)?;
     let (order, lines, steps) = orders::get(&state.pool, id)
         .await
         .map_err(ApiError::from)?
@@ -260,7 +260,7 @@ async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
 }
 
 async fn cancel(id: String, state: AppState) -> Result<Response, Rejection> {
-    let id = parse_id(&id)?;
+    let id = messaging::edge::path_id(&id)?;
     match orders::cancel(&state.pool, id)
         .await
         .map_err(ApiError::from)?

@@ -13,7 +13,7 @@ use messaging::edge::{
     paging::{Page, Paging},
 };
 
-use super::{AppState, caller, parse_id, views::ProductView, with_state};
+use super::{AppState, caller, views::ProductView, with_state};
 use crate::{
     db::products::{self, ProductFilter, WriteError},
     domain::product::ProductPatch,
@@ -106,7 +106,7 @@ async fn categories(state: AppState) -> Result<Response, Rejection> {
 }
 
 async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
-    let id = parse_id(&id)?;
+    let id = messaging::edge::path_id(&id)?;
     let row = products::get(&state.pool, id)
         .await
         .map_err(ApiError::from)?
@@ -139,7 +139,7 @@ async fn update(
     state: AppState,
 ) -> Result<Response, Rejection> {
     caller.require_admin()?;
-    let id = parse_id(&id)?;
+    let id = messaging::edge::path_id(&id)?;
     let patch = ProductPatch::parse(&body, false)?;
     let row = products::update(&state.pool, id, &patch)
         .await
@@ -150,7 +150,7 @@ async fn update(
 
 async fn retire(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     caller.require_admin()?;
-    let id = parse_id(&id)?;
+    let id = messaging::edge::path_id(&id)?;
     if !products::retire(&state.pool, id)
         .await
         .map_err(ApiError::from)?
