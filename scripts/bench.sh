@@ -2,12 +2,14 @@
 # Benchmarks that print figures, in release mode, against the local broker.
 #   ./scripts/bench.sh rpc     RPC round trips/s and p50/p99 at 1 and 64 in flight,
 #                              events published/s with confirms
-#   ./scripts/bench.sh checkout the whole checkout saga (both services, real PostgreSQL
-#                              and RabbitMQ): confirmed orders/s, p50/p99 at 1 and 16 in flight
+#   ./scripts/bench.sh checkout the whole checkout saga, both services as release
+#                              processes, beside pgbench at 1, 16 and 64 clients
+#                              (settings: scripts/lib/bench_checkout.sh)
 #   ./scripts/bench.sh         every benchmark
-# BENCH_SECONDS (default 5) sets how long each scenario runs.
+# BENCH_SECONDS sets how long each scenario runs.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/bench_checkout.sh"
 cd "$REPO_ROOT"
 
 what="${1:-all}"
@@ -28,8 +30,5 @@ if [ "$what" = rpc ] || [ "$what" = all ]; then
 fi
 
 if [ "$what" = checkout ] || [ "$what" = all ]; then
-  say "building the checkout benchmark (release)"
-  cargo build --release --locked -p order-svc --example checkout_bench
-  say "running the checkout benchmark"
-  ./target/release/examples/checkout_bench
+  bench_checkout
 fi

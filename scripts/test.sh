@@ -3,31 +3,41 @@
 # Chromium (the README's test command, and what .ci/run calls).
 #   ./scripts/test.sh              formatting, lints, every test
 #   TEST_LOG=1 ./scripts/test.sh   ... with the services' logs in test output
+# Tests run under cargo-nextest, which ends a hung test after its bound
+# (.config/nextest.toml). It closes with the test totals (nextest's summary)
+# and with where the time went, stage by stage.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
-ensure_rust
-ensure_postgres
-ensure_rabbitmq
-ensure_browser
+# stage NAME DESCRIPTION COMMAND...: runs a stage and records how long it took.
+TIMINGS=""
+stage() {
+  local name="$1" started=$SECONDS
+  say "$2"
+  shift 2
+  "$@"
+  TIMINGS="${TIMINGS:+$TIMINGS, }$name $((SECONDS - started)) s"
+}
+report_timings() { say "time: ${TIMINGS:-nothing ran}; total ${SECONDS} s"; }
+trap report_timings EXIT
 
-say "cargo fmt --check"
-cargo fmt --all -- --check
+infrastructure() { ensure_rust; ensure_nextest; ensure_postgres; ensure_rabbitmq; ensure_browser; }
+stage infrastructure "PostgreSQL, RabbitMQ, Chromium" infrastructure
+stage fmt "cargo fmt --check" cargo fmt --all -- --check
+stage clippy "cargo clippy (warnings are errors)" cargo clippy --workspace --all-targets --locked -- -D warnings
+stage ui "building the UI (the browser test drives it)" ./scripts/build-ui.sh
+stage "test build" "building the tests" cargo test --workspace --locked --no-run
 
-say "cargo clippy (warnings are errors)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+run_tests() {
+  cargo nextest run --workspace --locked --no-fail-fast --cargo-quiet
+}
+stage tests "running the tests (real PostgreSQL at $PG_HOST:$PG_PORT, real RabbitMQ at $(amqp_host_port | tr ' ' ':'))" run_tests
 
-say "building the UI (the browser test drives it)"
-./scripts/build-ui.sh
-
-say "cargo test (real PostgreSQL at $PG_HOST:$PG_PORT, real RabbitMQ at $(amqp_host_port | tr ' ' ':'))"
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-status=0
-cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
-
-# One closing line with the totals over every test binary.
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
-     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
-[ "$status" -eq 0 ] || die "some tests failed (see above)"
+# A short checkout benchmark on the binaries the tests just built (debug: no
+# build of its own), beside pgbench, failing only on a collapse. The debug
+# build gives about 0.03 × pgbench at 16 clients; the release build's figures
+# are `./scripts/bench.sh checkout`'s (README, Benchmarks).
+stage "bench guard" "checkout benchmark guard: 16 clients, 5 s, fails below 0.01 × pgbench" \
+  env BENCH_PROFILE=debug BENCH_CLIENTS=16 BENCH_SCENARIOS=hot BENCH_SECONDS=5 BENCH_SCALE=16 \
+  BENCH_MIN_RATIO=0.01 ./scripts/bench.sh checkout

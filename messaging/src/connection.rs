@@ -19,7 +19,9 @@ use tokio_retry::{
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::{error::MessagingError, settings::AmqpSettings, topology::Topology};
+use crate::{
+    error::MessagingError, patience::answered, settings::AmqpSettings, topology::Topology,
+};
 
 /// Longest wait for TCP connect plus the AMQP handshake plus the topology. A
 /// busy broker can take seconds to create quorum queues; an attempt that
@@ -116,19 +118,33 @@ impl Broker {
 
     /// Tells the supervisor that `generation` is broken (a channel failed in a
     /// way that shows the connection is gone), so it reconnects without waiting
-    /// for the next status check.
+    /// for the next status check. A connection lapin still reports as
+    /// connected is kept: the failure was the channel's own.
     pub(crate) fn report_broken(&self, generation: u64) {
+        self.drop_link(generation, false);
+    }
+
+    /// Tells the supervisor what a failure on `generation` says about the
+    /// connection: a broker that stopped answering (whatever lapin's status
+    /// says) is replaced with a fresh connection; any other failure is
+    /// [`Broker::report_broken`].
+    pub(crate) fn report_failure(&self, generation: u64, error: &MessagingError) {
+        let silent = matches!(error, MessagingError::BrokerSilent { .. });
+        self.drop_link(generation, silent);
+    }
+
+    fn drop_link(&self, generation: u64, even_if_connected: bool) {
         self.inner.link.send_if_modified(|link| {
-            if link.generation == generation && link.connection.is_some() {
-                if let Some(connection) = &link.connection
-                    && connection.status().connected()
-                {
-                    return false;
-                }
-                link.connection = None;
-                return true;
+            let Some(connection) = &link.connection else {
+                return false;
+            };
+            if link.generation != generation
+                || (connection.status().connected() && !even_if_connected)
+            {
+                return false;
             }
-            false
+            link.connection = None;
+            true
         });
     }
 
@@ -136,9 +152,11 @@ impl Broker {
     /// connection (see [`Topology::delete`]).
     pub async fn delete_topology(&self, topology: &Topology) -> Result<(), MessagingError> {
         let (_, connection) = self.connection(self.inner.settings.publish_wait).await?;
-        let channel = connection.create_channel().await?;
-        topology.delete(&channel).await?;
-        let _ = channel.close(200, "topology deleted".into()).await;
+        let within = self.inner.settings.answer_timeout;
+        let channel = answered(within, "channel.open", connection.create_channel()).await?;
+        answered(within, "topology deletion", topology.delete(&channel)).await?;
+        let close = channel.close(200, "topology deleted".into());
+        let _ = answered(within, "channel.close", close).await;
         Ok(())
     }
 
@@ -195,7 +213,8 @@ async fn supervise(inner: Arc<Inner>, topology: Topology) {
             tokio::select! {
                 _ = inner.stop.cancelled() => {
                     inner.link.send_replace(Link { generation, connection: None });
-                    let _ = connection.close(200, "shutting down".into()).await;
+                    let close = connection.close(200, "shutting down".into());
+                    let _ = answered(settings.answer_timeout, "connection.close", close).await;
                     info!("broker connection closed");
                     return;
                 }
@@ -225,7 +244,8 @@ async fn supervise(inner: Arc<Inner>, topology: Topology) {
             generation,
             connection: None,
         });
-        let _ = connection.close(320, "reconnecting".into()).await;
+        let close = connection.close(320, "reconnecting".into());
+        let _ = answered(settings.answer_timeout, "connection.close", close).await;
     }
 }
 

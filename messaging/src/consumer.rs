@@ -14,8 +14,8 @@ use lapin::{
     Channel, Connection,
     message::Delivery,
     options::{
-        BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions,
-        BasicRejectOptions, QueueDeclareOptions,
+        BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions,
+        BasicQosOptions, BasicRejectOptions, QueueDeclareOptions,
     },
     types::FieldTable,
 };
@@ -23,7 +23,11 @@ use tokio::{sync::watch, task::JoinHandle};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::{debug, info, warn};
 
-use crate::connection::{Broker, Link};
+use crate::{
+    connection::{Broker, Link},
+    error::MessagingError,
+    patience::answered,
+};
 
 /// Pause before consuming again after a failure on a healthy connection (for
 /// example the queue does not exist yet), so that a persistent error does not spin.
@@ -100,6 +104,7 @@ async fn run(
     ready: watch::Sender<bool>,
 ) {
     let mut link = broker.subscribe();
+    let within = broker.settings().answer_timeout;
     let tracker = TaskTracker::new();
     loop {
         let Some((generation, connection)) = next_connection(&mut link, &stop).await else {
@@ -110,6 +115,7 @@ async fn run(
             &handler,
             &connection,
             generation,
+            within,
             &mut link,
             &stop,
             &ready,
@@ -131,7 +137,7 @@ async fn run(
             }
             Err(error) => {
                 warn!(queue = %spec.queue, generation, %error, "consumer failed; will resume");
-                broker.report_broken(generation);
+                broker.report_failure(generation, &error);
                 // A lost connection resumes on the next generation at once; an
                 // error on a healthy connection waits a little before retrying.
                 let next_generation = link.wait_for(|l| l.generation != generation);
@@ -174,36 +180,42 @@ async fn consume_generation(
     handler: &DeliveryHandler,
     connection: &Connection,
     generation: u64,
+    within: Duration,
     link: &mut watch::Receiver<Link>,
     stop: &CancellationToken,
     ready: &watch::Sender<bool>,
     tracker: &TaskTracker,
-) -> lapin::Result<Ended> {
-    let channel = connection.create_channel().await?;
-    channel
-        .basic_qos(spec.prefetch, BasicQosOptions::default())
-        .await?;
+) -> Result<Ended, MessagingError> {
+    let channel = answered(within, "channel.open", connection.create_channel()).await?;
+    answered(
+        within,
+        "basic.qos",
+        channel.basic_qos(spec.prefetch, BasicQosOptions::default()),
+    )
+    .await?;
     if spec.declare_exclusive {
         let options = QueueDeclareOptions {
             exclusive: true,
             auto_delete: true,
             ..QueueDeclareOptions::default()
         };
-        channel
-            .queue_declare(spec.queue.as_str().into(), options, FieldTable::default())
-            .await?;
-    }
-    let mut consumer = channel
-        .basic_consume(
-            spec.queue.as_str().into(),
-            "".into(),
-            BasicConsumeOptions {
-                no_ack: spec.no_ack,
-                ..BasicConsumeOptions::default()
-            },
-            FieldTable::default(),
+        answered(
+            within,
+            "queue.declare",
+            channel.queue_declare(spec.queue.as_str().into(), options, FieldTable::default()),
         )
         .await?;
+    }
+    let consume = channel.basic_consume(
+        spec.queue.as_str().into(),
+        "".into(),
+        BasicConsumeOptions {
+            no_ack: spec.no_ack,
+            ..BasicConsumeOptions::default()
+        },
+        FieldTable::default(),
+    );
+    let mut consumer = answered(within, "basic.consume", consume).await?;
     ready.send_replace(true);
     debug!(queue = %spec.queue, generation, "consuming");
 
@@ -212,13 +224,12 @@ async fn consume_generation(
             biased;
             _ = stop.cancelled() => {
                 ready.send_replace(false);
-                let _ = channel
-                    .basic_cancel(consumer.tag(), BasicCancelOptions::default())
-                    .await;
+                let cancel = channel.basic_cancel(consumer.tag(), BasicCancelOptions::default());
+                let _ = answered(within, "basic.cancel", cancel).await;
                 // Handlers in flight still need this channel to acknowledge.
                 tracker.close();
                 tracker.wait().await;
-                close_quietly(&channel).await;
+                close_quietly(&channel, within).await;
                 return Ok(Ended::Stopped);
             }
             changed = link.changed() => {
@@ -234,9 +245,9 @@ async fn consume_generation(
                 Some(Ok(delivery)) => {
                     tracker.spawn(handler(delivery));
                 }
-                Some(Err(error)) => return Err(error),
+                Some(Err(error)) => return Err(error.into()),
                 None => {
-                    close_quietly(&channel).await;
+                    close_quietly(&channel, within).await;
                     return Ok(Ended::CancelledByBroker);
                 }
             },
@@ -244,27 +255,37 @@ async fn consume_generation(
     }
 }
 
-async fn close_quietly(channel: &Channel) {
+async fn close_quietly(channel: &Channel, within: Duration) {
     if channel.status().connected() {
-        let _ = channel.close(200, "consumer stopped".into()).await;
+        let close = channel.close(200, "consumer stopped".into());
+        let _ = answered(within, "channel.close", close).await;
     }
 }
 
 /// Acknowledges a delivery whose work is done (or deliberately dropped).
-pub(crate) async fn ack(delivery: &Delivery) {
-    if let Err(error) = delivery.acker.ack(BasicAckOptions::default()).await {
+pub(crate) async fn ack(delivery: &Delivery, within: Duration) {
+    let ack = delivery.acker.ack(BasicAckOptions::default());
+    if let Err(error) = answered(within, "basic.ack", ack).await {
         warn!(%error, "ack failed; the broker will redeliver");
     }
 }
 
+/// Returns a delivery to its queue, for another attempt.
+pub(crate) async fn requeue(delivery: &Delivery, within: Duration) {
+    let nack = delivery.acker.nack(BasicNackOptions {
+        requeue: true,
+        ..BasicNackOptions::default()
+    });
+    if let Err(error) = answered(within, "basic.nack", nack).await {
+        warn!(%error, "nack failed; the broker will redeliver");
+    }
+}
+
 /// Rejects a delivery without requeue: the broker dead-letters it.
-pub(crate) async fn dead_letter(delivery: &Delivery) {
+pub(crate) async fn dead_letter(delivery: &Delivery, within: Duration) {
     metrics::counter!("messages_dead_lettered_total").increment(1);
-    if let Err(error) = delivery
-        .acker
-        .reject(BasicRejectOptions { requeue: false })
-        .await
-    {
+    let reject = delivery.acker.reject(BasicRejectOptions { requeue: false });
+    if let Err(error) = answered(within, "basic.reject", reject).await {
         warn!(%error, "reject failed; the broker will redeliver");
     }
 }

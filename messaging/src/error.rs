@@ -26,6 +26,15 @@ pub enum MessagingError {
     /// The broker did not confirm the message within the bound.
     #[error("no publisher confirm within {0:?}")]
     ConfirmTimeout(Duration),
+    /// The broker did not answer an AMQP method within the bound; the
+    /// connection is treated as lost.
+    #[error("the broker did not answer {what} within {waited:?}")]
+    BrokerSilent {
+        /// The method that went unanswered.
+        what: &'static str,
+        /// How long it was waited for.
+        waited: Duration,
+    },
     /// The service is shutting down and takes no new work.
     #[error("shutting down")]
     ShuttingDown,

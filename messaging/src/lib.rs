@@ -39,6 +39,8 @@ mod error;
 #[cfg(feature = "amqp")]
 mod events;
 #[cfg(feature = "amqp")]
+mod patience;
+#[cfg(feature = "amqp")]
 mod publisher;
 #[cfg(feature = "amqp")]
 mod rpc;

@@ -9,13 +9,13 @@
 use std::{sync::Arc, time::Duration};
 
 use lapin::{
-    BasicProperties, Channel, Confirmation,
+    BasicProperties, Channel, Confirmation, PublisherConfirm,
     options::{BasicPublishOptions, ConfirmSelectOptions},
 };
 use tokio::{sync::Mutex, time::Instant};
 use tracing::debug;
 
-use crate::{connection::Broker, error::MessagingError};
+use crate::{connection::Broker, error::MessagingError, patience::answered};
 
 /// A confirmed, `mandatory` publisher. Cheap to clone.
 #[derive(Clone)]
@@ -46,11 +46,13 @@ impl Publisher {
 
     /// Publishes one message and waits for the broker's confirm.
     ///
-    /// While disconnected it waits up to the settings' `publish_wait` for a
-    /// connection. A message that never left (the channel was already broken)
-    /// is sent again on the next connection within that bound; a message whose
-    /// confirm is lost is *not* re-sent here, so consumers must deduplicate by
-    /// message id anyway.
+    /// Getting a channel and handing the message over take at most the
+    /// settings' `publish_wait` (a connection being re-established is waited
+    /// for within it); the confirm then takes at most `confirm_timeout`. A
+    /// message that never left (the channel was already broken) is sent again
+    /// on the next connection within that bound; a message whose confirm is
+    /// lost is *not* re-sent here, so consumers must deduplicate by message id
+    /// anyway.
     pub async fn publish(
         &self,
         exchange: &str,
@@ -60,6 +62,39 @@ impl Publisher {
     ) -> Result<(), MessagingError> {
         let settings = self.inner.broker.settings();
         let deadline = Instant::now() + settings.publish_wait;
+        let send = self.send(deadline, exchange, routing_key, body, properties);
+        let (generation, confirm) =
+            tokio::time::timeout_at(deadline, send)
+                .await
+                .map_err(|_| MessagingError::NotConnected {
+                    waited: settings.publish_wait,
+                })??;
+        let confirmation = tokio::time::timeout(settings.confirm_timeout, confirm)
+            .await
+            .map_err(|_| MessagingError::ConfirmTimeout(settings.confirm_timeout))?
+            .inspect_err(|_| self.inner.broker.report_broken(generation))?;
+        match confirmation {
+            Confirmation::Ack(None) | Confirmation::NotRequested => Ok(()),
+            Confirmation::Ack(Some(_)) | Confirmation::Nack(Some(_)) => {
+                Err(MessagingError::Unroutable {
+                    exchange: exchange.to_owned(),
+                    routing_key: routing_key.to_owned(),
+                })
+            }
+            Confirmation::Nack(None) => Err(MessagingError::Nacked),
+        }
+    }
+
+    /// Hands the message to a live channel, retrying on a fresh one until
+    /// `deadline`; returns the generation it went out on and its confirm.
+    async fn send(
+        &self,
+        deadline: Instant,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(u64, PublisherConfirm), MessagingError> {
         loop {
             let wait = deadline.saturating_duration_since(Instant::now());
             let (generation, channel) = self.channel(wait).await?;
@@ -75,29 +110,14 @@ impl Publisher {
                     properties.clone(),
                 )
                 .await;
-            let confirm = match sent {
-                Ok(confirm) => confirm,
+            match sent {
+                Ok(confirm) => return Ok((generation, confirm)),
                 Err(error) if Instant::now() < deadline => {
                     debug!(%error, "publish failed before sending; retrying on a fresh channel");
                     self.discard(generation, &channel).await;
-                    continue;
                 }
                 Err(error) => return Err(error.into()),
-            };
-            let confirmation = tokio::time::timeout(settings.confirm_timeout, confirm)
-                .await
-                .map_err(|_| MessagingError::ConfirmTimeout(settings.confirm_timeout))?
-                .inspect_err(|_| self.inner.broker.report_broken(generation))?;
-            return match confirmation {
-                Confirmation::Ack(None) | Confirmation::NotRequested => Ok(()),
-                Confirmation::Ack(Some(_)) | Confirmation::Nack(Some(_)) => {
-                    Err(MessagingError::Unroutable {
-                        exchange: exchange.to_owned(),
-                        routing_key: routing_key.to_owned(),
-                    })
-                }
-                Confirmation::Nack(None) => Err(MessagingError::Nacked),
-            };
+            }
         }
     }
 
@@ -111,12 +131,20 @@ impl Publisher {
         {
             return Ok((generation, channel.clone()));
         }
-        let channel = connection.create_channel().await.inspect_err(|_| {
-            self.inner.broker.report_broken(generation);
-        })?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
+        let opened = async {
+            let within = self.inner.broker.settings().answer_timeout;
+            let channel = answered(within, "channel.open", connection.create_channel()).await?;
+            answered(
+                within,
+                "confirm.select",
+                channel.confirm_select(ConfirmSelectOptions::default()),
+            )
             .await?;
+            Ok(channel)
+        };
+        let channel = opened
+            .await
+            .inspect_err(|error| self.inner.broker.report_failure(generation, error))?;
         *slot = Some((generation, channel.clone()));
         Ok((generation, channel))
     }

@@ -18,6 +18,10 @@ pub struct AmqpSettings {
     pub publish_wait: Duration,
     /// How long a publish waits for the broker's confirm.
     pub confirm_timeout: Duration,
+    /// How long any other AMQP method (open a channel, set the prefetch,
+    /// declare, consume, cancel, acknowledge, close) waits for the broker. A
+    /// broker that does not answer in time is treated like a lost connection.
+    pub answer_timeout: Duration,
     /// First delay between connection attempts; doubles up to `reconnect_max`.
     pub reconnect_min: Duration,
     /// Longest delay between connection attempts.
@@ -40,6 +44,9 @@ impl AmqpSettings {
             app_id: app_id.into(),
             publish_wait: Duration::from_secs(5),
             confirm_timeout: Duration::from_secs(5),
+            // A healthy broker answers in milliseconds; a busy one creating
+            // quorum queues, in seconds.
+            answer_timeout: Duration::from_secs(30),
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(5),
             queue_expiry: None,

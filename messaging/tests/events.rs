@@ -5,7 +5,6 @@ mod support;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use messaging::{
@@ -38,11 +37,12 @@ fn counting(
 #[tokio::test]
 async fn each_event_reaches_each_subscribing_queue_once() {
     init_tracing();
-    let namespace = unique_namespace();
+    let mut namespace = TestNamespace::new();
     let (history, audit) = (namespace.name("history"), namespace.name("audit"));
-    let topology = Topology::new(namespace)
+    let topology = Topology::new(namespace.clone())
         .with_event_queue(&history, &["order.confirmed"])
         .with_event_queue(&audit, &["order.*"]);
+    namespace.deletes(&topology);
     let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
     let (seen_history, seen_audit): (Seen, Seen) = Default::default();
     let sub_history = EventSubscriber::spawn(&broker, &history, 16, counting(seen_history.clone()));
@@ -63,11 +63,9 @@ async fn each_event_reaches_each_subscribing_queue_once() {
     }
 
     for seen in [&seen_history, &seen_audit] {
-        eventually(
-            Duration::from_secs(10),
-            "all 20 events consumed",
-            || async { (seen.lock().unwrap().len() == 20).then_some(()) },
-        )
+        eventually(PATIENCE, "all 20 events consumed", || async {
+            (seen.lock().unwrap().len() == 20).then_some(())
+        })
         .await;
     }
     sub_history.shutdown().await;
@@ -89,7 +87,9 @@ async fn each_event_reaches_each_subscribing_queue_once() {
 #[tokio::test]
 async fn an_event_no_queue_wants_is_reported_unroutable() {
     init_tracing();
-    let topology = Topology::new(unique_namespace());
+    let mut namespace = TestNamespace::new();
+    let topology = Topology::new(namespace.clone());
+    namespace.deletes(&topology);
     let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
     let publisher = EventPublisher::new(&broker);
 
@@ -112,9 +112,10 @@ async fn an_event_no_queue_wants_is_reported_unroutable() {
 #[tokio::test]
 async fn an_event_whose_handler_keeps_failing_is_dead_lettered_after_bounded_attempts() {
     init_tracing();
-    let namespace = unique_namespace();
+    let mut namespace = TestNamespace::new();
     let queue = namespace.name("fragile");
-    let topology = Topology::new(namespace).with_event_queue(&queue, &["order.confirmed"]);
+    let topology = Topology::new(namespace.clone()).with_event_queue(&queue, &["order.confirmed"]);
+    namespace.deletes(&topology);
     let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
     let attempts = Arc::new(Mutex::new(0_u32));
     let subscriber = {
@@ -143,7 +144,7 @@ async fn an_event_whose_handler_keeps_failing_is_dead_lettered_after_bounded_att
         .expect("confirmed");
 
     let raw = RawChannel::open().await;
-    let dead = eventually(Duration::from_secs(30), "the event in the DLQ", || async {
+    let dead = eventually(PATIENCE, "the event in the DLQ", || async {
         raw.get(&format!("{queue}.dlq")).await
     })
     .await;
@@ -161,9 +162,10 @@ async fn an_event_whose_handler_keeps_failing_is_dead_lettered_after_bounded_att
 #[tokio::test]
 async fn an_undecodable_event_is_dead_lettered_at_once() {
     init_tracing();
-    let namespace = unique_namespace();
+    let mut namespace = TestNamespace::new();
     let queue = namespace.name("strict");
-    let topology = Topology::new(namespace).with_event_queue(&queue, &["order.confirmed"]);
+    let topology = Topology::new(namespace.clone()).with_event_queue(&queue, &["order.confirmed"]);
+    namespace.deletes(&topology);
     let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
     let handled = Arc::new(Mutex::new(0_u32));
     let subscriber = {
@@ -178,7 +180,7 @@ async fn an_undecodable_event_is_dead_lettered_at_once() {
             },
         )
     };
-    assert!(subscriber.wait_ready(Duration::from_secs(10)).await);
+    assert!(subscriber.wait_ready(PATIENCE).await);
     let raw = RawChannel::open().await;
 
     raw.publish_raw(
@@ -188,7 +190,7 @@ async fn an_undecodable_event_is_dead_lettered_at_once() {
     )
     .await;
 
-    let dead = eventually(Duration::from_secs(10), "the event in the DLQ", || async {
+    let dead = eventually(PATIENCE, "the event in the DLQ", || async {
         raw.get(&format!("{queue}.dlq")).await
     })
     .await;

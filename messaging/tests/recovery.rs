@@ -21,9 +21,10 @@ async fn calls_succeed_again_after_every_connection_is_cut_mid_traffic() {
     init_tracing();
     let proxy = TcpProxy::start(broker_address()).await;
     let url = url_via_port(proxy.port());
-    let namespace = unique_namespace();
+    let mut namespace = TestNamespace::new();
     let queue = namespace.name("svc.rpc");
-    let topology = Topology::new(namespace).with_rpc_queue(&queue);
+    let topology = Topology::new(namespace.clone()).with_rpc_queue(&queue);
+    namespace.deletes(&topology);
     let server_broker = connected_broker(&url, &topology, "recovery-server").await;
     let client_broker = connected_broker(&url, &topology, "recovery-client").await;
     let router = RpcRouter::new().route("echo", |_ctx, n: u64| async move { Ok(n) });
@@ -61,7 +62,7 @@ async fn calls_succeed_again_after_every_connection_is_cut_mid_traffic() {
             })
         })
         .collect();
-    eventually(Duration::from_secs(10), "traffic flowing", || async {
+    eventually(PATIENCE, "traffic flowing", || async {
         (ok.load(Ordering::Relaxed) >= 200).then_some(())
     })
     .await;
@@ -70,11 +71,9 @@ async fn calls_succeed_again_after_every_connection_is_cut_mid_traffic() {
     assert!(cut >= 2, "both services' connections were cut (cut {cut})");
     let ok_at_cut = ok.load(Ordering::Relaxed);
 
-    eventually(
-        Duration::from_secs(20),
-        "calls succeeding again after the cut",
-        || async { (ok.load(Ordering::Relaxed) >= ok_at_cut + 200).then_some(()) },
-    )
+    eventually(PATIENCE, "calls succeeding again after the cut", || async {
+        (ok.load(Ordering::Relaxed) >= ok_at_cut + 200).then_some(())
+    })
     .await;
     stop.store(true, Ordering::Relaxed);
     for worker in traffic {
@@ -86,12 +85,7 @@ async fn calls_succeed_again_after_every_connection_is_cut_mid_traffic() {
     // After recovery, fresh calls all succeed.
     for n in 0..50_u64 {
         let reply: u64 = client
-            .call(
-                &queue,
-                "echo",
-                &n,
-                CallOptions::timeout(Duration::from_secs(5)),
-            )
+            .call(&queue, "echo", &n, CallOptions::timeout(PATIENCE))
             .await
             .expect("call after recovery");
         assert_eq!(reply, n);
@@ -108,10 +102,10 @@ async fn a_publish_while_the_broker_is_unreachable_fails_within_its_bound() {
     init_tracing();
     // A port with nothing behind it: the proxy is started and dropped at once.
     let port = TcpProxy::start("127.0.0.1:9".to_owned()).await.port();
-    let namespace = unique_namespace();
+    let namespace = TestNamespace::new();
     let mut settings = test_settings(&url_via_port(port), &namespace, "unreachable");
     settings.publish_wait = Duration::from_millis(300);
-    let broker = Broker::start(settings, Topology::new(namespace));
+    let broker = Broker::start(settings, Topology::new(namespace.clone()));
     let publisher = Publisher::new(&broker);
     assert!(!broker.is_ready());
 
@@ -126,4 +120,55 @@ async fn a_publish_while_the_broker_is_unreachable_fails_within_its_bound() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
     broker.close().await;
+}
+
+#[tokio::test]
+async fn a_broker_that_goes_silent_fails_publishes_and_shutdowns_within_their_bounds() {
+    init_tracing();
+    let proxy = TcpProxy::start(broker_address()).await;
+    let mut namespace = TestNamespace::new();
+    let queue = namespace.name("svc.rpc");
+    let topology = Topology::new(namespace.clone()).with_rpc_queue(&queue);
+    namespace.deletes(&topology);
+    let mut settings = test_settings(&url_via_port(proxy.port()), &namespace, "silent");
+    settings.publish_wait = Duration::from_millis(500);
+    settings.confirm_timeout = Duration::from_millis(500);
+    settings.answer_timeout = Duration::from_millis(500);
+    let broker = Broker::start(settings, topology.clone());
+    broker.wait_ready(PATIENCE).await.expect("broker reachable");
+    let server = RpcServer::spawn(&broker, &queue, 4, RpcRouter::new());
+    assert!(server.wait_ready(PATIENCE).await, "server consuming");
+    let publisher = Publisher::new(&broker);
+    let publish = || publisher.publish("", "nowhere", b"{}", BasicProperties::default());
+    let unroutable = |outcome: &Result<(), MessagingError>| {
+        matches!(outcome, Err(MessagingError::Unroutable { .. }))
+    };
+    let answered = publish().await;
+    assert!(unroutable(&answered), "the broker answers: {answered:?}");
+
+    proxy.freeze();
+    let outcome = tokio::time::timeout(PATIENCE, publish())
+        .await
+        .expect("a publish to a silent broker ends instead of hanging");
+    assert!(
+        matches!(
+            outcome,
+            Err(MessagingError::ConfirmTimeout(_) | MessagingError::NotConnected { .. })
+        ),
+        "{outcome:?}"
+    );
+
+    proxy.thaw();
+    eventually(PATIENCE, "the broker answering publishes again", || async {
+        unroutable(&publish().await).then_some(())
+    })
+    .await;
+
+    proxy.freeze();
+    tokio::time::timeout(PATIENCE, server.shutdown())
+        .await
+        .expect("a consumer stops even when the broker does not answer its cancel");
+    tokio::time::timeout(PATIENCE, broker.close())
+        .await
+        .expect("the connection closes even when the broker does not answer");
 }

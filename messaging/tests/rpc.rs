@@ -39,20 +39,24 @@ struct Fixture {
     broker: Broker,
     client: RpcClient,
     queue: String,
+    /// Last, so that it is dropped (and the namespace deleted) last.
+    _namespace: TestNamespace,
 }
 
 impl Fixture {
     async fn new() -> Self {
         init_tracing();
-        let namespace = unique_namespace();
+        let mut namespace = TestNamespace::new();
         let queue = namespace.name(QUEUE);
-        let topology = Topology::new(namespace).with_rpc_queue(&queue);
+        let topology = Topology::new(namespace.clone()).with_rpc_queue(&queue);
+        namespace.deletes(&topology);
         let broker = connected_broker(&amqp_url(), &topology, "rpc-test").await;
         let client = RpcClient::start(&broker);
         Self {
             broker,
             client,
             queue,
+            _namespace: namespace,
         }
     }
 
@@ -82,10 +86,7 @@ fn doubling_router() -> RpcRouter {
 }
 
 async fn ready(handle: &messaging::ConsumerHandle) {
-    assert!(
-        handle.wait_ready(Duration::from_secs(10)).await,
-        "server consuming"
-    );
+    assert!(handle.wait_ready(PATIENCE).await, "server consuming");
 }
 
 #[tokio::test]
@@ -94,7 +95,7 @@ async fn a_call_gets_its_reply() {
     let server = fx.serve(8, doubling_router());
     ready(&server).await;
 
-    let reply = fx.call(21, Duration::from_secs(5)).await.expect("reply");
+    let reply = fx.call(21, PATIENCE).await.expect("reply");
 
     assert_eq!(reply, Doubled { n: 21, doubled: 42 });
     server.shutdown().await;
@@ -110,7 +111,7 @@ async fn five_hundred_concurrent_calls_each_get_their_own_reply() {
     let calls: Vec<_> = (0..500_u64)
         .map(|n| {
             let fx = fx.clone();
-            tokio::spawn(async move { (n, fx.call(n, Duration::from_secs(30)).await) })
+            tokio::spawn(async move { (n, fx.call(n, PATIENCE).await) })
         })
         .collect();
 
@@ -157,18 +158,20 @@ async fn a_late_reply_is_dropped_and_the_next_call_gets_its_own() {
     let server = fx.serve(8, router);
     ready(&server).await;
 
-    let first = fx.call(1, Duration::from_millis(500)).await;
+    // The handler holds the first call until released, so it can only time
+    // out; 2 s leaves the request ample time to reach the handler first.
+    let first = fx.call(1, Duration::from_secs(2)).await;
     assert!(matches!(first, Err(RpcError::Timeout(_))), "{first:?}");
-    started.notified().await;
+    tokio::time::timeout(PATIENCE, started.notified())
+        .await
+        .expect("the handler received the first call");
     release.notify_one();
-    eventually(
-        Duration::from_secs(5),
-        "the late reply to be dropped",
-        || async { (fx.client.dropped_replies() == 1).then_some(()) },
-    )
+    eventually(PATIENCE, "the late reply to be dropped", || async {
+        (fx.client.dropped_replies() == 1).then_some(())
+    })
     .await;
 
-    let second = fx.call(2, Duration::from_secs(5)).await.expect("reply");
+    let second = fx.call(2, PATIENCE).await.expect("reply");
     assert_eq!(second, Doubled { n: 2, doubled: 4 });
     assert_eq!(fx.client.dropped_replies(), 1);
     server.shutdown().await;
@@ -212,7 +215,7 @@ async fn a_handler_error_comes_back_as_a_typed_error() {
     let server = fx.serve(8, router);
     ready(&server).await;
 
-    let outcome = fx.call(7, Duration::from_secs(5)).await;
+    let outcome = fx.call(7, PATIENCE).await;
     match outcome {
         Err(RpcError::Remote { code, message }) => {
             assert_eq!(code, "too_big");
@@ -227,7 +230,7 @@ async fn a_handler_error_comes_back_as_a_typed_error() {
             &fx.queue,
             "math.triple",
             &Double { n: 1 },
-            CallOptions::timeout(Duration::from_secs(5)),
+            CallOptions::timeout(PATIENCE),
         )
         .await;
     assert!(
@@ -241,7 +244,7 @@ async fn a_handler_error_comes_back_as_a_typed_error() {
             &fx.queue,
             "math.double",
             &"not an object",
-            CallOptions::timeout(Duration::from_secs(5)),
+            CallOptions::timeout(PATIENCE),
         )
         .await;
     assert!(
@@ -281,15 +284,13 @@ async fn a_poison_request_is_dead_lettered_not_redelivered() {
     .await;
 
     let dlq = format!("{}.dlq", fx.queue);
-    let dead = eventually(
-        Duration::from_secs(10),
-        "the poison message in the DLQ",
-        || async { raw.get(&dlq).await },
-    )
+    let dead = eventually(PATIENCE, "the poison message in the DLQ", || async {
+        raw.get(&dlq).await
+    })
     .await;
     assert_eq!(dead.delivery.data, b"{ this is not json");
     // The server still serves, and the poison message reached no handler.
-    let reply = fx.call(3, Duration::from_secs(5)).await.expect("reply");
+    let reply = fx.call(3, PATIENCE).await.expect("reply");
     assert_eq!(reply.doubled, 6);
     assert_eq!(handled.load(Ordering::SeqCst), 1);
     assert!(
@@ -340,7 +341,7 @@ async fn a_request_past_its_deadline_is_dropped_without_running_the_handler() {
             .with_headers(headers),
     )
     .await;
-    let fresh = fx.call(4, Duration::from_secs(5)).await.expect("reply");
+    let fresh = fx.call(4, PATIENCE).await.expect("reply");
 
     assert_eq!(fresh.doubled, 8);
     assert_eq!(

@@ -11,9 +11,10 @@ use tokio::sync::Notify;
 #[tokio::test]
 async fn shutdown_waits_for_the_handler_in_flight_and_then_takes_no_more_work() {
     init_tracing();
-    let namespace = unique_namespace();
+    let mut namespace = TestNamespace::new();
     let queue = namespace.name("svc.rpc");
-    let topology = Topology::new(namespace).with_rpc_queue(&queue);
+    let topology = Topology::new(namespace.clone()).with_rpc_queue(&queue);
+    namespace.deletes(&topology);
     let broker = connected_broker(&amqp_url(), &topology, "shutdown-test").await;
     let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     let router = {
@@ -28,19 +29,14 @@ async fn shutdown_waits_for_the_handler_in_flight_and_then_takes_no_more_work() 
         })
     };
     let server = RpcServer::spawn(&broker, &queue, 8, router);
-    assert!(server.wait_ready(Duration::from_secs(10)).await);
+    assert!(server.wait_ready(PATIENCE).await);
     let client = RpcClient::start(&broker);
 
     let in_flight = {
         let (client, queue) = (client.clone(), queue.clone());
         tokio::spawn(async move {
             client
-                .call::<_, u64>(
-                    &queue,
-                    "slow.echo",
-                    &7_u64,
-                    CallOptions::timeout(Duration::from_secs(20)),
-                )
+                .call::<_, u64>(&queue, "slow.echo", &7_u64, CallOptions::timeout(PATIENCE))
                 .await
         })
     };
@@ -55,7 +51,7 @@ async fn shutdown_waits_for_the_handler_in_flight_and_then_takes_no_more_work() 
         "shutdown returned before the in-flight handler finished"
     );
     release.notify_one();
-    tokio::time::timeout(Duration::from_secs(10), shutdown)
+    tokio::time::timeout(PATIENCE, shutdown)
         .await
         .expect("shutdown completes once the handler is done")
         .expect("shutdown task");

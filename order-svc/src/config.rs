@@ -47,8 +47,9 @@ pub struct Config {
     /// remembered.
     pub idempotency_key_ttl: Duration,
     /// `FAULT_CRASH_AFTER`: fault injection for tests only. When set to a saga
-    /// step (`verify_customer`), the process aborts right after committing that
-    /// step, exactly as a crash would. Never set in production.
+    /// step (`verify_customer`), the process aborts once that step's answer
+    /// has arrived, before it is committed, exactly as a crash would. Never
+    /// set in production.
     pub crash_after: Option<String>,
 }
 

@@ -80,25 +80,40 @@ async fn next_notification(listener: &mut Option<PgListener>) -> bool {
 }
 
 /// Publishes up to one batch of unsent rows; returns how many were sent.
+/// The batch's messages are all in flight at once (each still confirmed by
+/// the broker before its row is marked), and the confirmed rows are marked
+/// sent in one statement: one transaction per batch, however large. Events
+/// of one order may therefore reach the broker out of order (a cancellation
+/// before its confirmation); customer-svc's history is built to take that.
 async fn relay_batch(pool: &PgPool, publisher: &EventPublisher) -> anyhow::Result<usize> {
     let mut tx = pool.begin().await?;
     let events = outbox::lock_unsent(&mut tx, BATCH).await?;
-    let mut sent = 0;
-    for event in &events {
-        let envelope: Envelope<serde_json::Value> = serde_json::from_value(event.envelope.clone())?;
-        match publisher.publish(&envelope).await {
-            Ok(()) => {
-                outbox::mark_sent(&mut tx, event).await?;
-                sent += 1;
-            }
+    if events.is_empty() {
+        tx.commit().await?;
+        return Ok(0);
+    }
+    let outcomes = futures_util::future::join_all(events.iter().map(|event| async move {
+        let envelope: Envelope<serde_json::Value> =
+            serde_json::from_value(event.envelope.clone()).map_err(|error| error.to_string())?;
+        publisher
+            .publish(&envelope)
+            .await
+            .map_err(|error| error.to_string())
+    }))
+    .await;
+    let mut confirmed = Vec::with_capacity(events.len());
+    for (event, outcome) in events.iter().zip(outcomes) {
+        match outcome {
+            Ok(()) => confirmed.push(event),
             Err(error) => {
                 warn!(%error, message_id = %event.id, kind = %event.message_type, "publish failed; the row stays queued");
-                outbox::mark_failed(&mut tx, event.id, &error.to_string()).await?;
-                break;
+                outbox::mark_failed(&mut tx, event.id, &error).await?;
             }
         }
     }
+    outbox::mark_sent(&mut tx, &confirmed).await?;
     tx.commit().await?;
+    let sent = confirmed.len();
     if sent > 0 {
         info!(sent, "outbox events published");
     }

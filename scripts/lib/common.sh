@@ -181,3 +181,15 @@ ensure_browser() {
 ensure_rust() {
   command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH. Install Rust with rustup (https://rustup.rs), then run this again."
 }
+
+# The test runner: cargo-nextest runs each test in a process of its own and
+# ends a hung one after its bound (.config/nextest.toml), where `cargo test`
+# would wait forever. Built from crates.io once per machine when missing.
+ensure_nextest() {
+  if cargo nextest --version >/dev/null 2>&1; then
+    say "cargo-nextest found"
+    return 0
+  fi
+  say "installing cargo-nextest from crates.io (once per machine, a few minutes)"
+  cargo install --locked cargo-nextest || die "cannot install cargo-nextest: cargo install --locked cargo-nextest"
+}

@@ -1,7 +1,5 @@
 //! The order history, kept from events: exactly once, in any order.
 
-use std::time::Duration;
-
 use chrono::{TimeZone, Utc};
 use messaging::contract::{self, Money, OrderCancelled, OrderConfirmed, VerifyOrCreateReply};
 use serde_json::Value;
@@ -70,7 +68,7 @@ async fn history_when(
     what: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    eventually(Duration::from_secs(10), what, || async {
+    eventually(PATIENCE, what, || async {
         let body = history(app, customer_id).await;
         done(&body).then_some(body)
     })
@@ -160,7 +158,7 @@ async fn a_cancellation_takes_the_order_out_of_total_spent_and_frees_its_credit(
     .await;
     assert_eq!(body["stats"]["total_spent"], "0.00");
     assert_eq!(body["stats"]["order_count"], 1);
-    eventually(Duration::from_secs(5), "the credit back", || async {
+    eventually(PATIENCE, "the credit back", || async {
         (app.credit_available("canceller@example.com").await == "5000.00").then_some(())
     })
     .await;

@@ -5,44 +5,46 @@ use std::{collections::HashMap, time::Duration};
 
 use customer_svc::{Application, Config};
 use messaging::{
-    AmqpSettings, Broker, CallOptions, Envelope, EventPublisher, MessageMeta, Namespace, RpcClient,
-    RpcError,
+    AmqpSettings, Broker, CallOptions, Envelope, EventPublisher, MessageMeta, RpcClient, RpcError,
     contract::{
         self, Email, Money, PersonName, ReleaseCreditReply, ReleaseCreditRequest,
         VerifyOrCreateReply, VerifyOrCreateRequest,
     },
     edge::test_database::TestDatabase,
+    testing::TestNamespace,
 };
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-pub use messaging::testing::eventually;
+pub use messaging::testing::{PATIENCE, amqp_url, eventually};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// How long the test's own RPC calls wait for the service: wide, as no test
+/// here is about that timeout.
+pub const RPC_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Seeded customers (see `migrations/customers/*_seed_demo_customers.sql`).
 pub const ADA: &str = "0193a000-0000-7000-8000-000000000001";
 pub const BLOCKED_EMAIL: &str = "blocked@example.com";
 pub const LOW_CREDIT_EMAIL: &str = "lowcredit@example.com";
 
-fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| AmqpSettings::DEFAULT_URL.to_owned())
-}
-
 /// A running customer-svc and clients for its HTTP API and its queues.
+/// Fields drop in order: dropped without [`TestApp::stop`] (a test that
+/// panicked), it tells the service to stop, then drops the database and
+/// deletes the namespace.
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub database_url: String,
-    database: Option<TestDatabase>,
-    pub namespace: Namespace,
     stop: CancellationToken,
     server: Option<JoinHandle<anyhow::Result<()>>>,
     pub broker: Broker,
     pub rpc: RpcClient,
     pub events: EventPublisher,
+    database: TestDatabase,
+    pub namespace: TestNamespace,
 }
 
 impl TestApp {
@@ -57,8 +59,8 @@ impl TestApp {
             .await
             .expect("PostgreSQL reachable (DATABASE_ADMIN_URL)");
         let database_url = database.url().to_owned();
-        let namespace =
-            Namespace::parse(&format!("test_{}", Uuid::new_v4().simple())).expect("namespace");
+        let mut namespace = TestNamespace::new();
+        namespace.deletes(&contract::system_topology(&namespace));
 
         let mut env: HashMap<&str, String> = HashMap::from([
             ("DATABASE_URL", database_url.clone()),
@@ -75,7 +77,7 @@ impl TestApp {
         config.amqp.queue_expiry = Some(Duration::from_secs(120));
         let app = Application::build(config).await.expect("service starts");
         assert!(
-            app.wait_consuming(Duration::from_secs(30)).await,
+            app.wait_consuming(PATIENCE).await,
             "service consumes its queues"
         );
         let base = format!("http://{}", app.address());
@@ -88,17 +90,14 @@ impl TestApp {
         let mut settings = AmqpSettings::new(amqp_url(), namespace.clone(), "test-client");
         settings.queue_expiry = Some(Duration::from_secs(120));
         let broker = Broker::start(settings, contract::system_topology(&namespace));
-        broker
-            .wait_ready(Duration::from_secs(30))
-            .await
-            .expect("broker reachable");
+        broker.wait_ready(PATIENCE).await.expect("broker reachable");
         let rpc = RpcClient::start(&broker);
         let events = EventPublisher::new(&broker);
         Self {
             base,
             http: reqwest::Client::new(),
             database_url,
-            database: Some(database),
+            database,
             namespace,
             stop,
             server: Some(server),
@@ -182,7 +181,7 @@ impl TestApp {
                 &contract::customer_rpc_queue(&self.namespace),
                 contract::CUSTOMER_VERIFY_OR_CREATE,
                 &request,
-                CallOptions::timeout(Duration::from_secs(10)),
+                CallOptions::timeout(RPC_TIMEOUT),
             )
             .await
     }
@@ -193,7 +192,7 @@ impl TestApp {
                 &contract::customer_rpc_queue(&self.namespace),
                 contract::CUSTOMER_RELEASE_CREDIT,
                 &ReleaseCreditRequest { saga_id },
-                CallOptions::timeout(Duration::from_secs(10)),
+                CallOptions::timeout(RPC_TIMEOUT),
             )
             .await
             .expect("release_credit answered")
@@ -209,22 +208,21 @@ impl TestApp {
             .expect("event confirmed");
     }
 
-    /// Stops the service, then drops its database.
+    /// Stops the service (asserting a clean shutdown) and the test's clients;
+    /// dropping the app then drops the database and deletes the namespace.
     pub async fn stop(mut self) {
         self.stop.cancel();
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("clean shutdown");
         }
         self.rpc.shutdown().await;
-        // Tear the namespace down now rather than leave it to expire.
-        let _ = self
-            .broker
-            .delete_topology(&contract::system_topology(&self.namespace))
-            .await;
         self.broker.close().await;
-        if let Some(database) = self.database.take() {
-            database.drop_now().await;
-        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
 }
 

@@ -1,8 +1,11 @@
 //! A fresh database per test on the shared server, so that tests run in
-//! parallel without seeing each other's rows.
+//! parallel without seeing each other's rows, dropped when the test ends,
+//! whether it passed or panicked.
 
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
+
+use crate::testing::run_to_completion;
 
 /// Where test databases are created: `DATABASE_ADMIN_URL`, by default the
 /// local server's `postgres` database as user `postgres`.
@@ -11,7 +14,8 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
-/// A database created for one test, dropped by [`TestDatabase::drop_now`].
+/// A database created for one test; dropping it drops the database (closing
+/// whatever connections are left), so a failed test leaves nothing behind.
 #[derive(Debug)]
 pub struct TestDatabase {
     name: String,
@@ -27,6 +31,7 @@ impl TestDatabase {
         sqlx::query(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
             .execute(&mut connection)
             .await?;
+        let _ = connection.close().await;
         let server = admin
             .rsplit_once('/')
             .map_or(admin.as_str(), |(server, _)| server);
@@ -34,20 +39,26 @@ impl TestDatabase {
         Ok(Self { name, url })
     }
 
+    /// Its name on the server.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Its connection URL.
     pub fn url(&self) -> &str {
         &self.url
     }
+}
 
-    /// Drops it, closing whatever connections are left.
-    pub async fn drop_now(self) {
-        if let Ok(mut connection) = PgConnection::connect(&admin_url()).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
-                self.name
-            )))
-            .execute(&mut connection)
-            .await;
-        }
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let statement = format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name);
+        run_to_completion("dropping the test database", async move {
+            let mut connection = PgConnection::connect(&admin_url()).await?;
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&mut connection)
+                .await?;
+            connection.close().await
+        });
     }
 }

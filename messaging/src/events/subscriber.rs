@@ -5,13 +5,15 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use lapin::{message::Delivery, options::BasicNackOptions};
+use lapin::message::Delivery;
 use serde::de::DeserializeOwned;
 use tracing::{Instrument, info_span, warn};
 
 use crate::{
     connection::Broker,
-    consumer::{BoxFuture, ConsumerHandle, ConsumerSpec, ack, dead_letter, spawn_consumer},
+    consumer::{
+        BoxFuture, ConsumerHandle, ConsumerSpec, ack, dead_letter, requeue, spawn_consumer,
+    },
     envelope::{DeliveryMeta, Envelope},
     error::HandlerError,
 };
@@ -39,9 +41,10 @@ impl EventSubscriber {
         Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
     {
         let handler = Arc::new(handler);
+        let answer_timeout = broker.settings().answer_timeout;
         let on_delivery = Arc::new(move |delivery: Delivery| {
             let handler = handler.clone();
-            Box::pin(handle(delivery, handler)) as BoxFuture
+            Box::pin(handle(delivery, handler, answer_timeout)) as BoxFuture
         });
         spawn_consumer(
             broker,
@@ -56,7 +59,7 @@ impl EventSubscriber {
     }
 }
 
-async fn handle<T, F, Fut>(delivery: Delivery, handler: Arc<F>)
+async fn handle<T, F, Fut>(delivery: Delivery, handler: Arc<F>, answer_timeout: Duration)
 where
     T: DeserializeOwned,
     F: Fn(DeliveryMeta, Envelope<T>) -> Fut,
@@ -76,23 +79,17 @@ where
             Ok(envelope) => envelope,
             Err(error) => {
                 warn!(%error, "undecodable event: dead-lettering");
-                return dead_letter(&delivery).await;
+                return dead_letter(&delivery, answer_timeout).await;
             }
         };
         let attempt = meta.delivery_count;
         match handler(meta, envelope).await {
-            Ok(()) => ack(&delivery).await,
+            Ok(()) => ack(&delivery, answer_timeout).await,
             Err(error) => {
                 warn!(code = %error.code, message = %error.message, attempt, "event handler failed: will retry");
                 metrics::counter!("events_handler_failures_total").increment(1);
                 tokio::time::sleep(retry_backoff(attempt)).await;
-                let requeue = BasicNackOptions {
-                    requeue: true,
-                    ..BasicNackOptions::default()
-                };
-                if let Err(error) = delivery.acker.nack(requeue).await {
-                    warn!(%error, "nack failed; the broker will redeliver");
-                }
+                requeue(&delivery, answer_timeout).await;
             }
         }
     }

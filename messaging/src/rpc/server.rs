@@ -8,17 +8,20 @@
 //! dead-letters it. A request whose reply cannot be published is returned to
 //! the queue; the queue's delivery limit bounds how often that can happen.
 
-use std::{collections::HashMap, future::Future, panic::AssertUnwindSafe, pin::Pin, sync::Arc};
+use std::{
+    collections::HashMap, future::Future, panic::AssertUnwindSafe, pin::Pin, sync::Arc,
+    time::Duration,
+};
 
 use futures_util::FutureExt;
-use lapin::{message::Delivery, options::BasicNackOptions};
+use lapin::message::Delivery;
 use serde::{Serialize, de::DeserializeOwned};
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use super::reply::{REPLY_KIND, RemoteError, RpcReply};
 use crate::{
     connection::Broker,
-    consumer::{ConsumerHandle, ConsumerSpec, ack, dead_letter, spawn_consumer},
+    consumer::{ConsumerHandle, ConsumerSpec, ack, dead_letter, requeue, spawn_consumer},
     envelope::{DeliveryMeta, Envelope, MessageMeta},
     error::{HandlerError, MessagingError},
     publisher::Publisher,
@@ -89,6 +92,7 @@ impl RpcServer {
             publisher: Publisher::new(broker),
             router,
             app_id: broker.settings().app_id.clone(),
+            answer_timeout: broker.settings().answer_timeout,
         });
         let handler = Arc::new(move |delivery: Delivery| {
             let state = state.clone();
@@ -111,6 +115,7 @@ struct ServerState {
     publisher: Publisher,
     router: RpcRouter,
     app_id: String,
+    answer_timeout: Duration,
 }
 
 impl ServerState {
@@ -132,18 +137,18 @@ impl ServerState {
             Ok(envelope) => envelope,
             Err(error) => {
                 warn!(%error, "undecodable request: dead-lettering");
-                return dead_letter(&delivery).await;
+                return dead_letter(&delivery, self.answer_timeout).await;
             }
         };
         let (Some(reply_to), Some(call_id)) = (meta.reply_to.clone(), meta.correlation_id.clone())
         else {
             warn!("request without reply_to or correlation_id: dead-lettering");
-            return dead_letter(&delivery).await;
+            return dead_letter(&delivery, self.answer_timeout).await;
         };
         if meta.is_expired() {
             info!("request past its caller's deadline: dropped unprocessed");
             metrics::counter!("rpc_server_expired_total").increment(1);
-            return ack(&delivery).await;
+            return ack(&delivery, self.answer_timeout).await;
         }
 
         let method = envelope.kind.clone();
@@ -192,7 +197,7 @@ impl ServerState {
             Ok(body) => body,
             Err(error) => {
                 error!(%error, "cannot encode reply");
-                return dead_letter(&delivery).await;
+                return dead_letter(&delivery, self.answer_timeout).await;
             }
         };
         let properties = reply
@@ -203,20 +208,14 @@ impl ServerState {
             .publish("", &reply_to, &body, properties)
             .await
         {
-            Ok(()) => ack(&delivery).await,
+            Ok(()) => ack(&delivery, self.answer_timeout).await,
             Err(MessagingError::Unroutable { .. }) => {
                 info!(%reply_to, "caller's reply queue is gone: reply dropped");
-                ack(&delivery).await;
+                ack(&delivery, self.answer_timeout).await;
             }
             Err(error) => {
                 warn!(%error, "reply not published: returning the request to the queue");
-                let _ = delivery
-                    .acker
-                    .nack(BasicNackOptions {
-                        requeue: true,
-                        ..BasicNackOptions::default()
-                    })
-                    .await;
+                requeue(&delivery, self.answer_timeout).await;
             }
         }
     }

@@ -1,11 +1,11 @@
-//! Helpers shared by the messaging integration tests: a unique namespace per
-//! test on the real broker, a raw AMQP channel for what the library would never
+//! Helpers shared by the messaging integration tests: settings for a
+//! namespace of the test's own on the real broker, a raw AMQP channel for what the library would never
 //! send, polling with a deadline, and a TCP proxy whose sockets can be cut.
 #![allow(dead_code, unused_imports)]
 
 pub mod proxy;
 
-pub use messaging::testing::eventually;
+pub use messaging::testing::{PATIENCE, TestNamespace, amqp_url, eventually};
 
 use std::time::Duration;
 
@@ -17,11 +17,6 @@ use messaging::{
     },
 };
 use uuid::Uuid;
-
-/// `AMQP_URL`, or the local broker.
-pub fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| AmqpSettings::DEFAULT_URL.to_owned())
-}
 
 /// Logs to the test output when `TEST_LOG` is set.
 pub fn init_tracing() {
@@ -36,11 +31,6 @@ pub fn init_tracing() {
     }
 }
 
-/// A namespace no other test uses.
-pub fn unique_namespace() -> Namespace {
-    Namespace::parse(&format!("test_{}", Uuid::new_v4().simple())).expect("valid namespace")
-}
-
 /// Settings for a test: quick reconnects, and queues that the broker deletes
 /// a while after the test stops using them.
 pub fn test_settings(url: &str, namespace: &Namespace, app_id: &str) -> AmqpSettings {
@@ -48,6 +38,9 @@ pub fn test_settings(url: &str, namespace: &Namespace, app_id: &str) -> AmqpSett
     settings.reconnect_min = Duration::from_millis(50);
     settings.reconnect_max = Duration::from_millis(500);
     settings.publish_wait = Duration::from_secs(2);
+    // An acknowledgement caught by a cut connection can go unanswered
+    // (lapin neither sends nor fails it): give up on it quickly.
+    settings.answer_timeout = Duration::from_secs(5);
     settings.queue_expiry = Some(Duration::from_secs(120));
     settings
 }
@@ -56,10 +49,7 @@ pub fn test_settings(url: &str, namespace: &Namespace, app_id: &str) -> AmqpSett
 pub async fn connected_broker(url: &str, topology: &Topology, app_id: &str) -> Broker {
     let settings = test_settings(url, topology.namespace(), app_id);
     let broker = Broker::start(settings, topology.clone());
-    broker
-        .wait_ready(Duration::from_secs(30))
-        .await
-        .expect("broker reachable");
+    broker.wait_ready(PATIENCE).await.expect("broker reachable");
     broker
 }
 

@@ -1,17 +1,24 @@
 //! A TCP proxy in front of the broker whose live connections can be cut, to
-//! show what happens when the network drops every socket at once.
+//! show what happens when the network drops every socket at once, or frozen,
+//! to show what happens when the broker stops answering on a socket that
+//! stays open.
 
 use std::sync::{Arc, Mutex};
 
 use tokio::{
-    io::copy_bidirectional,
-    net::{TcpListener, TcpStream},
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{
+        TcpListener, TcpStream,
+        tcp::{OwnedReadHalf, OwnedWriteHalf},
+    },
+    sync::watch,
     task::AbortHandle,
 };
 
 pub struct TcpProxy {
     port: u16,
     connections: Arc<Mutex<Vec<AbortHandle>>>,
+    frozen: watch::Sender<bool>,
     accept: AbortHandle,
 }
 
@@ -21,13 +28,20 @@ impl TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let port = listener.local_addr().expect("proxy address").port();
         let connections: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
-        let tracked = connections.clone();
+        let (frozen, _) = watch::channel(false);
+        let (tracked, gate) = (connections.clone(), frozen.clone());
         let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
+            while let Ok((inbound, _)) = listener.accept().await {
                 let upstream = upstream.clone();
+                let gate = gate.clone();
                 let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(upstream).await {
-                        let _ = copy_bidirectional(&mut inbound, &mut outbound).await;
+                    if let Ok(outbound) = TcpStream::connect(upstream).await {
+                        let (in_read, in_write) = inbound.into_split();
+                        let (out_read, out_write) = outbound.into_split();
+                        tokio::select! {
+                            _ = pump(in_read, out_write, gate.subscribe()) => {}
+                            _ = pump(out_read, in_write, gate.subscribe()) => {}
+                        }
                     }
                 });
                 tracked.lock().unwrap().push(task.abort_handle());
@@ -37,6 +51,7 @@ impl TcpProxy {
         Self {
             port,
             connections,
+            frozen,
             accept,
         }
     }
@@ -54,6 +69,34 @@ impl TcpProxy {
             connection.abort();
         }
         live
+    }
+
+    /// Stops carrying bytes either way on every connection, old and new,
+    /// while keeping the sockets open: a broker that went silent.
+    pub fn freeze(&self) {
+        self.frozen.send_replace(true);
+    }
+
+    /// Carries bytes again, including what was held back while frozen.
+    pub fn thaw(&self) {
+        self.frozen.send_replace(false);
+    }
+}
+
+/// Copies `from` to `to`, holding bytes back while `frozen` says so.
+async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut frozen: watch::Receiver<bool>) {
+    let mut buffer = vec![0_u8; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        if frozen.wait_for(|frozen| !*frozen).await.is_err() {
+            return;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
     }
 }
 

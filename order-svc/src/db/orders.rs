@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use messaging::contract::{self, Money, OrderCancelled};
 
-use super::{outbox, sagas};
+use super::{outbox, products::ProductRow, sagas};
 
 /// An order as stored.
 #[derive(Debug, Clone, FromRow)]
@@ -95,10 +95,8 @@ pub struct NewCheckout<'a> {
     pub email: &'a str,
     /// Customer name.
     pub name: &'a str,
-    /// The priced lines.
-    pub lines: &'a [PricedLine],
-    /// Their currency.
-    pub currency: &'a str,
+    /// The products asked for, in the request's order.
+    pub products: &'a [Uuid],
     /// `Idempotency-Key` and the request's fingerprint.
     pub idempotency: Option<(&'a str, &'a str)>,
     /// The instance that will drive the saga.
@@ -109,38 +107,56 @@ pub struct NewCheckout<'a> {
     pub step_timeout: Duration,
 }
 
+/// A checkout's lines priced from the catalogue, as the recording
+/// transaction read it.
+#[derive(Debug)]
+pub struct Priced {
+    /// The lines, in the request's order.
+    pub lines: Vec<PricedLine>,
+    /// Their currency.
+    pub currency: String,
+    /// The order's total.
+    pub total: Money,
+}
+
 /// What recording a checkout found.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Recorded {
-    /// A new order and saga.
-    New,
+    /// A new order, its saga as recorded (leased to the recording instance),
+    /// and its prices.
+    New(sagas::SagaRow, Priced),
     /// The `Idempotency-Key` was used before with the same request: that order.
     Existing(Uuid),
 }
 
-/// What recording a checkout can run into.
+/// What recording a checkout can run into; `E` is why pricing refused it.
 #[derive(Debug, thiserror::Error)]
-pub enum RecordError {
+pub enum RecordError<E: std::fmt::Debug> {
     /// The `Idempotency-Key` was used before with another request.
     #[error("this Idempotency-Key was used with a different request")]
     KeyReused,
+    /// The lines could not be priced (unknown products, for example).
+    #[error("the checkout could not be priced: {0:?}")]
+    Unpriceable(E),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
 
-/// Step 1 of the saga: the order (`pending`), its lines, its saga state and
-/// the idempotency key, in one transaction.
-pub async fn record_checkout(
+/// Step 1 of the saga, in one transaction: the products read and the lines
+/// priced by `price`, then the order (`pending`), its lines, its saga state
+/// and the idempotency key. A checkout `price` refuses records nothing.
+pub async fn record_checkout<E: std::fmt::Debug>(
     pool: &PgPool,
     new: &NewCheckout<'_>,
-) -> Result<Recorded, RecordError> {
+    price: impl FnOnce(&[ProductRow]) -> Result<Priced, E>,
+) -> Result<Recorded, RecordError<E>> {
     if let Some((key, fingerprint)) = new.idempotency
         && let Some(existing) = order_for_key(pool, key, fingerprint).await?
     {
         return Ok(Recorded::Existing(existing));
     }
-    match try_record(pool, new).await {
+    match try_record(pool, new, price).await {
         Err(RecordError::Db(error)) if super::violates(&error, "idempotency_keys_pkey") => {
             // The same key raced us and won: answer with its order.
             let (key, fingerprint) = new.idempotency.unwrap_or_default();
@@ -153,11 +169,11 @@ pub async fn record_checkout(
     }
 }
 
-async fn order_for_key(
+async fn order_for_key<E: std::fmt::Debug>(
     pool: &PgPool,
     key: &str,
     fingerprint: &str,
-) -> Result<Option<Uuid>, RecordError> {
+) -> Result<Option<Uuid>, RecordError<E>> {
     let found: Option<(String, Uuid)> =
         sqlx::query_as("SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1")
             .bind(key)
@@ -170,13 +186,22 @@ async fn order_for_key(
     }
 }
 
-async fn try_record(pool: &PgPool, new: &NewCheckout<'_>) -> Result<Recorded, RecordError> {
-    let total: Decimal = new
-        .lines
-        .iter()
-        .map(|l| l.unit_price * Decimal::from(l.quantity))
-        .sum();
+async fn try_record<E: std::fmt::Debug>(
+    pool: &PgPool,
+    new: &NewCheckout<'_>,
+    price: impl FnOnce(&[ProductRow]) -> Result<Priced, E>,
+) -> Result<Recorded, RecordError<E>> {
     let mut tx = pool.begin().await?;
+    let catalogue: Vec<ProductRow> =
+        sqlx::query_as("SELECT * FROM products WHERE id = ANY($1) AND active")
+            .bind(new.products)
+            .fetch_all(&mut *tx)
+            .await?;
+    // Refused: the transaction is dropped, so nothing is written.
+    let priced = price(&catalogue).map_err(RecordError::Unpriceable)?;
+    let lines = &priced.lines;
+    let currency = priced.currency.as_str();
+    let total = priced.total.amount();
     sqlx::query(
         "INSERT INTO orders (id, customer_email, customer_name, status, total, currency)
          VALUES ($1, $2, $3, 'pending', $4, $5)",
@@ -185,10 +210,10 @@ async fn try_record(pool: &PgPool, new: &NewCheckout<'_>) -> Result<Recorded, Re
     .bind(new.email)
     .bind(new.name)
     .bind(total)
-    .bind(new.currency)
+    .bind(currency)
     .execute(&mut *tx)
     .await?;
-    let line_numbers: Vec<i32> = (1..).take(new.lines.len()).collect();
+    let line_numbers: Vec<i32> = (1..).take(lines.len()).collect();
     sqlx::query(
         "INSERT INTO order_lines
             (order_id, line_no, product_id, sku, name, quantity, unit_price, line_total)
@@ -199,14 +224,14 @@ async fn try_record(pool: &PgPool, new: &NewCheckout<'_>) -> Result<Recorded, Re
     )
     .bind(new.order_id)
     .bind(&line_numbers)
-    .bind(new.lines.iter().map(|l| l.product_id).collect::<Vec<_>>())
-    .bind(new.lines.iter().map(|l| l.sku.clone()).collect::<Vec<_>>())
-    .bind(new.lines.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
-    .bind(new.lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
-    .bind(new.lines.iter().map(|l| l.unit_price).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.product_id).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.sku.clone()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.unit_price).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
-    sagas::insert(
+    let saga = sagas::insert(
         &mut tx,
         new.saga_id,
         new.order_id,
@@ -215,7 +240,7 @@ async fn try_record(pool: &PgPool, new: &NewCheckout<'_>) -> Result<Recorded, Re
         new.step_timeout,
     )
     .await?;
-    let units: i32 = new.lines.iter().map(|l| l.quantity).sum();
+    let units: i32 = lines.iter().map(|l| l.quantity).sum();
     sagas::log_step(
         &mut tx,
         new.saga_id,
@@ -223,7 +248,7 @@ async fn try_record(pool: &PgPool, new: &NewCheckout<'_>) -> Result<Recorded, Re
         "completed",
         &format!(
             "order recorded as pending: {units} unit(s), total {total:.2} {}",
-            new.currency
+            currency
         ),
     )
     .await?;
@@ -238,7 +263,7 @@ async fn try_record(pool: &PgPool, new: &NewCheckout<'_>) -> Result<Recorded, Re
         .await?;
     }
     tx.commit().await?;
-    Ok(Recorded::New)
+    Ok(Recorded::New(saga, priced))
 }
 
 /// An order with its lines and its saga's timeline.

@@ -61,23 +61,29 @@ pub async fn lock_unsent(tx: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<
     .await
 }
 
-/// Marks a row sent (the broker confirmed it) and notes it in its saga's timeline.
-pub async fn mark_sent(tx: &mut PgConnection, event: &PendingEvent) -> sqlx::Result<()> {
-    sqlx::query("UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = $1")
-        .bind(event.id)
+/// Marks rows sent (the broker confirmed each) and notes each in its saga's
+/// timeline: two statements for the whole batch.
+pub async fn mark_sent(tx: &mut PgConnection, events: &[&PendingEvent]) -> sqlx::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = events.iter().map(|event| event.id).collect();
+    sqlx::query("UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1)")
+        .bind(&ids)
         .execute(&mut *tx)
         .await?;
-    if let Some(saga_id) = event.saga_id {
-        super::sagas::log_step(
-            tx,
-            saga_id,
-            "publish_event",
-            "completed",
-            &format!("{} published (broker confirmed)", event.message_type),
-        )
-        .await?;
-    }
-    Ok(())
+    let published: Vec<(Uuid, String)> = events
+        .iter()
+        .filter_map(|event| {
+            let detail = format!("{} published (broker confirmed)", event.message_type);
+            event.saga_id.map(|saga_id| (saga_id, detail))
+        })
+        .collect();
+    let entries: Vec<_> = published
+        .iter()
+        .map(|(saga_id, detail)| (*saga_id, "publish_event", "completed", detail.as_str()))
+        .collect();
+    super::sagas::log_steps(tx, &entries).await
 }
 
 /// Records a failed publish on a row.

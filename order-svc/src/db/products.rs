@@ -111,14 +111,6 @@ pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<ProductRow>> {
         .await
 }
 
-/// The active products among `ids`.
-pub async fn active_among(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<ProductRow>> {
-    sqlx::query_as("SELECT * FROM products WHERE id = ANY($1) AND active")
-        .bind(ids)
-        .fetch_all(pool)
-        .await
-}
-
 /// Creates a product.
 pub async fn insert(pool: &PgPool, fields: &ProductFields) -> Result<ProductRow, WriteError> {
     sqlx::query_as(

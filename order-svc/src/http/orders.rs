@@ -10,7 +10,7 @@ use uuid::Uuid;
 use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
 
 use messaging::{
-    contract::Money,
+    contract::{Money, VerifyOrCreateRequest},
     edge::{
         error::ApiError,
         json,
@@ -21,8 +21,10 @@ use messaging::{
 use super::{AppState, views::OrderView, with_state};
 use crate::{
     db::{
-        orders::{self, Cancelled, NewCheckout, OrderFilter, PricedLine, RecordError, Recorded},
-        products,
+        orders::{
+            self, Cancelled, NewCheckout, OrderFilter, Priced, PricedLine, RecordError, Recorded,
+        },
+        products::ProductRow,
     },
     domain::{checkout::CheckoutRequest, order::OrderStatus},
 };
@@ -77,8 +79,6 @@ async fn checkout(
             .into());
         }
     }
-    let (lines, currency) = price_lines(&state, &request).await?;
-
     let order_id = Uuid::now_v7();
     let saga_id = Uuid::now_v7();
     let fingerprint = request.fingerprint();
@@ -88,19 +88,34 @@ async fn checkout(
         saga_id,
         email: request.email.as_str(),
         name: request.name.as_str(),
-        lines: &lines,
-        currency: &currency,
+        products: &request
+            .lines
+            .iter()
+            .map(|line| line.product_id)
+            .collect::<Vec<_>>(),
         idempotency: key.as_deref().map(|k| (k, fingerprint.as_str())),
         lease_owner: &settings.instance_id,
         lease: settings.lease,
         step_timeout: settings.rpc_timeout,
     };
-    let order_id = match orders::record_checkout(&state.pool, &new).await {
-        Ok(Recorded::New) => {
-            state.coordinator.drive_in_background(saga_id);
-            order_id
+    let waiters = state.coordinator.waiters();
+    let recorded =
+        orders::record_checkout(&state.pool, &new, |catalogue| price(&request, catalogue)).await;
+    let (order_id, signal) = match recorded {
+        Ok(Recorded::New(saga, priced)) => {
+            // Subscribed before the saga starts, so that its end cannot be missed.
+            let signal = waiters.subscribe(order_id);
+            let verification = VerifyOrCreateRequest {
+                saga_id,
+                email: request.email.clone(),
+                name: request.name.clone(),
+                amount: priced.total,
+                currency: priced.currency,
+            };
+            state.coordinator.drive_recorded(saga, verification);
+            (order_id, signal)
         }
-        Ok(Recorded::Existing(existing)) => existing,
+        Ok(Recorded::Existing(existing)) => (existing, waiters.subscribe(existing)),
         Err(RecordError::KeyReused) => {
             return Err(ApiError::Unprocessable {
                 code: "idempotency_key_reused",
@@ -108,10 +123,12 @@ async fn checkout(
             }
             .into());
         }
+        Err(RecordError::Unpriceable(refusal)) => return Err(refusal.into()),
         Err(RecordError::Db(cause)) => return Err(ApiError::from(cause).into()),
     };
 
-    let ended = wait_for_end(&state, order_id).await?;
+    let fresh = order_id == new.order_id;
+    let ended = wait_for_end(&state, order_id, signal, !fresh).await?;
     let (order, lines, steps) = orders::get(&state.pool, order_id)
         .await
         .map_err(ApiError::from)?
@@ -128,14 +145,10 @@ async fn checkout(
     Ok(warp::reply::with_header(reply, "location", location).into_response())
 }
 
-/// Prices every line from the catalogue (never from the request): unknown or
-/// retired products, mixed currencies or an absurd total are a 422.
-async fn price_lines(
-    state: &AppState,
-    request: &CheckoutRequest,
-) -> Result<(Vec<PricedLine>, String), ApiError> {
-    let ids: Vec<Uuid> = request.lines.iter().map(|l| l.product_id).collect();
-    let catalogue = products::active_among(&state.pool, &ids).await?;
+/// Prices every line from the catalogue (never from the request), as the
+/// recording transaction read it: unknown or retired products, mixed
+/// currencies or an absurd total are a 422.
+fn price(request: &CheckoutRequest, catalogue: &[ProductRow]) -> Result<Priced, ApiError> {
     let mut unknown = Map::new();
     let mut lines = Vec::with_capacity(request.lines.len());
     for (index, line) in request.lines.iter().enumerate() {
@@ -172,41 +185,56 @@ async fn price_lines(
         .iter()
         .map(|l| l.unit_price * Decimal::from(l.quantity))
         .sum();
-    if Money::new(total).is_err() {
-        return Err(ApiError::invalid_field(
-            "items",
-            "the order total is too large",
-        ));
-    }
-    Ok((lines, currency))
+    let total = Money::new(total)
+        .map_err(|_| ApiError::invalid_field("items", "the order total is too large"))?;
+    Ok(Priced {
+        lines,
+        currency,
+        total,
+    })
 }
 
 /// Waits until the order's checkout has ended, at most `CHECKOUT_WAIT_MS`;
-/// true when it has.
-async fn wait_for_end(state: &AppState, order_id: Uuid) -> Result<bool, ApiError> {
+/// true when it has. This instance's coordinator signals the end of the
+/// sagas it drives; the database is read only when no signal came within
+/// `WAIT_POLL` (another instance may drive the saga), or at once when the
+/// checkout was recorded before (`look_first`: it may have ended long ago).
+async fn wait_for_end(
+    state: &AppState,
+    order_id: Uuid,
+    mut signal: tokio::sync::watch::Receiver<bool>,
+    look_first: bool,
+) -> Result<bool, ApiError> {
     let deadline = Instant::now() + state.config.checkout_wait;
     let waiters = state.coordinator.waiters();
-    let mut signal = waiters.subscribe(order_id);
+    let mut look = look_first;
     let ended = loop {
-        let status = orders::status_of(&state.pool, order_id).await?;
-        if status
-            .as_deref()
-            .and_then(OrderStatus::parse)
-            .is_some_and(OrderStatus::is_final_for_checkout)
-        {
-            break true;
+        if look {
+            let status = orders::status_of(&state.pool, order_id).await?;
+            if status
+                .as_deref()
+                .and_then(OrderStatus::parse)
+                .is_some_and(OrderStatus::is_final_for_checkout)
+            {
+                break true;
+            }
         }
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             break false;
         }
         let pause = remaining.min(WAIT_POLL);
-        let signal_gone = tokio::time::timeout(pause, signal.wait_for(|ended| *ended))
+        let waited = tokio::time::timeout(pause, signal.wait_for(|ended| *ended))
             .await
-            .is_ok_and(|waited| waited.is_err());
-        if signal_gone {
-            tokio::time::sleep(pause).await;
+            .map(|outcome| outcome.is_ok());
+        match waited {
+            Ok(true) => break true,
+            // No sender any more (it signalled another waiter, or was
+            // forgotten): only the database can tell.
+            Ok(false) => tokio::time::sleep(pause).await,
+            Err(_) => {}
         }
+        look = true;
     };
     drop(signal);
     waiters.forget(order_id);

@@ -21,6 +21,7 @@ use messaging::contract::{Email, Money, PersonName, VerifyOrCreateRequest};
 use super::{
     decisions::{VerifyDecision, decide_verification},
     gateway::CustomerGateway,
+    state::Step,
     waiters::OrderWaiters,
 };
 use crate::db::{
@@ -88,8 +89,21 @@ impl Coordinator {
         &self.inner.waiters
     }
 
-    /// Drives the saga in a background task, unless this instance already does.
+    /// Drives a saga found by recovery in a background task (claiming it
+    /// first), unless this instance already does.
     pub fn drive_in_background(&self, saga_id: Uuid) {
+        self.spawn_driver(saga_id, None);
+    }
+
+    /// Drives a saga this instance has just recorded: it holds the lease
+    /// already and knows what to ask customer-svc, so the first step starts
+    /// without a round trip to the database.
+    pub fn drive_recorded(&self, saga: SagaRow, request: VerifyOrCreateRequest) {
+        let saga_id = saga.id;
+        self.spawn_driver(saga_id, Some((saga, request)));
+    }
+
+    fn spawn_driver(&self, saga_id: Uuid, recorded: Option<(SagaRow, VerifyOrCreateRequest)>) {
         if self.inner.stop.is_cancelled() || !self.lock_driving().insert(saga_id) {
             return;
         }
@@ -97,7 +111,7 @@ impl Coordinator {
         let span = info_span!("saga", %saga_id);
         self.inner.tracker.spawn(
             async move {
-                if let Err(error) = this.drive(saga_id).await {
+                if let Err(error) = this.drive(saga_id, recorded).await {
                     error!(%error, "saga stopped on an error; recovery will resume it");
                 }
                 this.lock_driving().remove(&saga_id);
@@ -122,36 +136,56 @@ impl Coordinator {
     }
 
     /// Runs the saga from its persisted state until it is done, must wait
-    /// (a compensation to retry later), or another instance owns it.
-    async fn drive(&self, saga_id: Uuid) -> anyhow::Result<()> {
+    /// (a compensation to retry later), or another instance owns it. A saga
+    /// this instance has just recorded is held already: its happy path
+    /// (verification, then stock and confirmation in one transaction) never
+    /// claims it.
+    async fn drive(
+        &self,
+        saga_id: Uuid,
+        recorded: Option<(SagaRow, VerifyOrCreateRequest)>,
+    ) -> anyhow::Result<()> {
         let settings = &self.inner.settings;
         let pool = &self.inner.pool;
+        let (mut held, mut request) = match recorded {
+            Some((saga, request)) => (Some(saga), Some(request)),
+            None => (None, None),
+        };
         loop {
             if self.inner.stop.is_cancelled() {
                 sagas::release_lease(pool, saga_id, &settings.instance_id).await?;
                 return Ok(());
             }
-            let Some(saga) =
-                sagas::claim(pool, saga_id, &settings.instance_id, settings.lease).await?
-            else {
-                return Ok(());
+            let saga = match held.take() {
+                Some(saga) => saga,
+                None => match sagas::claim(pool, saga_id, &settings.instance_id, settings.lease)
+                    .await?
+                {
+                    Some(saga) => saga,
+                    None => return Ok(()),
+                },
             };
-            match saga.step.as_str() {
-                "verify_customer" => self.verify_customer(saga).await?,
-                "reserve_stock" => self.reserve_stock(saga).await?,
-                "release_credit" => {
-                    if !self.release_credit(saga).await? {
-                        return Ok(());
-                    }
-                }
-                _ => return Ok(()),
+            let next = match saga.step {
+                Step::VerifyCustomer => self.verify_customer(saga, request.take()).await?,
+                Step::ReserveStock => self.reserve_stock(saga).await?,
+                Step::ReleaseCredit => self.release_credit(saga).await?,
+                Step::Done => Next::Stop,
+            };
+            if let Next::Stop = next {
+                return Ok(());
             }
         }
     }
 
     /// Step 2: ask customer-svc, retrying a request that may not have left
     /// within the step's deadline, and commit what the answer means.
-    async fn verify_customer(&self, saga: SagaRow) -> anyhow::Result<()> {
+    /// `prefetched` is the request when the caller has it at hand (the
+    /// instance that recorded the checkout); otherwise it is read back.
+    async fn verify_customer(
+        &self,
+        saga: SagaRow,
+        prefetched: Option<VerifyOrCreateRequest>,
+    ) -> anyhow::Result<Next> {
         let pool = &self.inner.pool;
         let settings = &self.inner.settings;
         let saga = match saga.deadline {
@@ -167,7 +201,7 @@ impl Coordinator {
                     if sagas::start_compensation(pool, &saga, reason, "timed_out", &detail).await? {
                         self.inner.waiters.ended(saga.order_id);
                     }
-                    return Ok(());
+                    return Ok(Next::Reclaim);
                 }
                 match sagas::next_attempt(
                     pool,
@@ -178,12 +212,15 @@ impl Coordinator {
                 .await?
                 {
                     Some(saga) => saga,
-                    None => return Ok(()),
+                    None => return Ok(Next::Reclaim),
                 }
             }
             _ => saga,
         };
-        let request = self.verification_request(&saga).await?;
+        let request = match prefetched {
+            Some(request) => request,
+            None => self.verification_request(&saga).await?,
+        };
         let deadline = tokio::time::Instant::now()
             + saga
                 .deadline
@@ -219,11 +256,19 @@ impl Coordinator {
             ?decision,
             "customer verification decided"
         );
-        match decision {
+        Ok(match decision {
             VerifyDecision::Verified(customer_id) => {
-                if sagas::customer_verified(pool, &saga, customer_id).await? {
-                    self.crash_point("verify_customer");
-                }
+                // The answer is in hand but not yet committed: the moment a
+                // crash costs the most (customer-svc asked again on restart).
+                self.crash_point("verify_customer");
+                let outcome = sagas::verified_then_reserve_stock(
+                    pool,
+                    &saga,
+                    customer_id,
+                    &settings.instance_id,
+                )
+                .await?;
+                self.stock_reserved(&saga, outcome)
             }
             VerifyDecision::Refuse {
                 reason,
@@ -233,6 +278,9 @@ impl Coordinator {
                 if sagas::refused(pool, &saga, reason, customer_id, &detail).await? {
                     metrics::counter!("sagas_ended_total", "outcome" => "rejected", "reason" => reason.code()).increment(1);
                     self.inner.waiters.ended(saga.order_id);
+                    Next::Stop
+                } else {
+                    Next::Reclaim
                 }
             }
             VerifyDecision::Compensate {
@@ -244,10 +292,10 @@ impl Coordinator {
                     metrics::counter!("sagas_ended_total", "outcome" => "rejected", "reason" => reason.code()).increment(1);
                     self.inner.waiters.ended(saga.order_id);
                 }
+                Next::Reclaim
             }
-            VerifyDecision::Retry => {}
-        }
-        Ok(())
+            VerifyDecision::Retry => Next::Reclaim,
+        })
     }
 
     async fn verification_request(&self, saga: &SagaRow) -> anyhow::Result<VerifyOrCreateRequest> {
@@ -261,28 +309,36 @@ impl Coordinator {
         })
     }
 
-    /// Steps 3 and 4: reserve the stock and confirm, or start compensating.
-    async fn reserve_stock(&self, saga: SagaRow) -> anyhow::Result<()> {
-        match sagas::reserve_stock_and_confirm(&self.inner.pool, saga.id).await? {
+    /// Steps 3 and 4 of a saga resumed there: reserve the stock and confirm,
+    /// or start compensating.
+    async fn reserve_stock(&self, saga: SagaRow) -> anyhow::Result<Next> {
+        let outcome = sagas::reserve_stock_and_confirm(&self.inner.pool, saga.id).await?;
+        Ok(self.stock_reserved(&saga, outcome))
+    }
+
+    /// What steps 3 and 4 committed means for the checkout and the driver.
+    fn stock_reserved(&self, saga: &SagaRow, outcome: StockOutcome) -> Next {
+        match outcome {
             StockOutcome::Confirmed => {
                 metrics::counter!("sagas_ended_total", "outcome" => "confirmed", "reason" => "")
                     .increment(1);
                 info!(order_id = %saga.order_id, "order confirmed");
                 self.inner.waiters.ended(saga.order_id);
+                Next::Stop
             }
             StockOutcome::Short => {
                 metrics::counter!("sagas_ended_total", "outcome" => "rejected", "reason" => "insufficient_stock").increment(1);
                 info!(order_id = %saga.order_id, "not enough stock: compensating");
                 self.inner.waiters.ended(saga.order_id);
+                Next::Reclaim
             }
-            StockOutcome::Superseded => {}
+            StockOutcome::Superseded => Next::Reclaim,
         }
-        Ok(())
     }
 
-    /// Compensation: release the saga's credit. False when customer-svc did
-    /// not answer: the saga is postponed and retried with backoff.
-    async fn release_credit(&self, saga: SagaRow) -> anyhow::Result<bool> {
+    /// Compensation: release the saga's credit. When customer-svc does not
+    /// answer, the saga is postponed and retried with backoff.
+    async fn release_credit(&self, saga: SagaRow) -> anyhow::Result<Next> {
         let pool = &self.inner.pool;
         match self
             .inner
@@ -298,7 +354,7 @@ impl Coordinator {
                 )
                 .await?;
                 info!(released = %reply.released, "compensation done");
-                Ok(true)
+                Ok(Next::Stop)
             }
             Err(error) => {
                 let delay = compensation_backoff(saga.attempt);
@@ -306,7 +362,7 @@ impl Coordinator {
                 let detail =
                     format!("customer-svc did not answer ({error}); retrying with backoff");
                 sagas::postpone(pool, &saga, delay, &detail).await?;
-                Ok(false)
+                Ok(Next::Stop)
             }
         }
     }
@@ -320,6 +376,15 @@ impl Coordinator {
             std::process::abort();
         }
     }
+}
+
+/// Where the driver goes after a step.
+enum Next {
+    /// Read the saga again (claiming it) before going on.
+    Reclaim,
+    /// Nothing more to do now: the saga ended, waits for a retry, or moved
+    /// on elsewhere.
+    Stop,
 }
 
 /// 1 s, 2 s, 4 s, … up to a minute.

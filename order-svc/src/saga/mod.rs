@@ -1,10 +1,11 @@
-//! The checkout saga: a persisted state machine (`crate::db::sagas`) driven by
-//! a [`Coordinator`], resumed by [`recovery`] after a crash, talking to
-//! customer-svc through a [`CustomerGateway`].
+//! The checkout saga: a state machine ([`state`]) persisted by
+//! `crate::db::sagas`, driven by a [`Coordinator`], resumed by [`recovery`]
+//! after a crash, talking to customer-svc through a [`CustomerGateway`].
 //!
-//! Steps: 1 record the order (`crate::db::orders::record_checkout`); 2 verify
-//! the customer and reserve credit (RPC); 3 reserve stock and 4 confirm with
-//! `order.confirmed` queued (one transaction); 5 publish (`crate::outbox`).
+//! Steps: 1 price and record the order (`crate::db::orders::record_checkout`);
+//! 2 verify the customer and reserve credit (RPC); its answer, 3 reserve
+//! stock and 4 confirm with `order.confirmed` queued are one transaction;
+//! 5 publish (`crate::outbox`).
 //! Compensation: `customer.release_credit` after a timeout at step 2 or a
 //! shortage at step 3.
 
@@ -12,6 +13,7 @@ mod coordinator;
 mod decisions;
 mod gateway;
 pub mod recovery;
+pub mod state;
 mod waiters;
 
 pub use coordinator::{Coordinator, SagaSettings};

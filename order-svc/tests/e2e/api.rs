@@ -158,20 +158,60 @@ async fn an_invalid_checkout_is_a_422_before_any_saga_starts() {
         }
     };
 
+    // Each case is wrong in exactly one field, and the answer must name that
+    // field alone: a case refused for another reason fails here.
     let cases = [
-        json!({"customer": {"email": "not-an-email", "name": "N"}, "items": [{"product_id": mug, "quantity": 1}]}),
-        json!({"customer": {"email": "a@example.com", "name": "N"}, "items": [{"product_id": mug, "quantity": 0}]}),
-        json!({"customer": {"email": "a@example.com", "name": "N"}, "items": [{"product_id": mug, "quantity": 1001}]}),
-        json!({"customer": {"email": "a@example.com", "name": "N"}, "items": [{"product_id": uuid::Uuid::new_v4(), "quantity": 1}]}),
-        json!({"customer": {"email": "a@example.com", "name": "N"}, "items": (0..51).map(|_| json!({"product_id": uuid::Uuid::new_v4(), "quantity": 1})).collect::<Vec<_>>()}),
-        json!({"customer": {"email": "a@example.com", "name": "N"}, "items": []}),
-        json!({"items": [{"product_id": mug, "quantity": 1}]}),
-        json!({"customer": {"email": "a@example.com", "name": "N"}, "items": [{"product_id": mug, "quantity": 1, "price": "0.01"}, {"product_id": mug, "quantity": 1}]}),
+        (
+            "customer.email",
+            json!({"customer": {"email": "not-an-email", "name": "N"}, "items": [{"product_id": mug, "quantity": 1}]}),
+        ),
+        (
+            "customer.name",
+            json!({"customer": {"email": "a@example.com", "name": " "}, "items": [{"product_id": mug, "quantity": 1}]}),
+        ),
+        (
+            "items[0].quantity",
+            json!({"customer": {"email": "a@example.com", "name": "N"}, "items": [{"product_id": mug, "quantity": 0}]}),
+        ),
+        (
+            "items[0].quantity",
+            json!({"customer": {"email": "a@example.com", "name": "N"}, "items": [{"product_id": mug, "quantity": 1001}]}),
+        ),
+        (
+            "items[0].product_id",
+            json!({"customer": {"email": "a@example.com", "name": "N"}, "items": [{"product_id": uuid::Uuid::new_v4(), "quantity": 1}]}),
+        ),
+        (
+            "items[0].product_id",
+            json!({"customer": {"email": "a@example.com", "name": "N"}, "items": [{"product_id": "not-a-uuid", "quantity": 1}]}),
+        ),
+        (
+            "items",
+            json!({"customer": {"email": "a@example.com", "name": "N"}, "items": (0..51).map(|_| json!({"product_id": uuid::Uuid::new_v4(), "quantity": 1})).collect::<Vec<_>>()}),
+        ),
+        (
+            "items",
+            json!({"customer": {"email": "a@example.com", "name": "N"}, "items": []}),
+        ),
+        (
+            "customer",
+            json!({"items": [{"product_id": mug, "quantity": 1}]}),
+        ),
+        // A price sent by the client is ignored; the second line repeats the product.
+        (
+            "items[1].product_id",
+            json!({"customer": {"email": "a@example.com", "name": "N"}, "items": [{"product_id": mug, "quantity": 1, "price": "0.01"}, {"product_id": mug, "quantity": 1}]}),
+        ),
     ];
-    for body in cases {
+    for (field, body) in cases {
         let (status, error) = checkout(body.clone()).await;
         assert_eq!(status, 422, "{body} -> {error}");
-        assert_eq!(error["error"]["code"], "validation_failed");
+        assert_eq!(error["error"]["code"], "validation_failed", "{error}");
+        let named: Vec<&String> = error["error"]["details"]["fields"]
+            .as_object()
+            .map(|fields| fields.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(named, [field], "{body} -> {error}");
     }
     let malformed = system
         .http
@@ -182,7 +222,7 @@ async fn an_invalid_checkout_is_a_422_before_any_saga_starts() {
         .await
         .unwrap();
     assert_eq!(malformed.status(), 400);
-    let (status, _) = system
+    let (status, error) = system
         .checkout_on(
             0,
             "a@example.com",
@@ -190,7 +230,13 @@ async fn an_invalid_checkout_is_a_422_before_any_saga_starts() {
             Some("bad key with spaces"),
         )
         .await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 422, "{error}");
+    assert!(
+        error["error"]["details"]["fields"]
+            .get("Idempotency-Key")
+            .is_some(),
+        "{error}"
+    );
 
     let (_, orders) = system.get(&system.order_url("/api/v1/orders")).await;
     assert_eq!(orders["total"], 0, "no order was recorded");
@@ -312,8 +358,10 @@ async fn a_client_over_its_checkout_quota_gets_a_429_with_retry_after() {
 #[tokio::test]
 async fn idempotency_keys_are_forgotten_after_their_ttl() {
     let mut system = System::without_services().await;
+    // No customer-svc: the orders end at the (short) RPC timeout, which is
+    // not what this test is about.
     system
-        .start_order_svc(&[("IDEMPOTENCY_KEY_TTL", "1s")])
+        .start_order_svc(&[("IDEMPOTENCY_KEY_TTL", "1s"), ("RPC_TIMEOUT_MS", "300")])
         .await;
     let mug = system.product("12.50", 10).await;
     let key = "short-lived-key";
@@ -330,17 +378,13 @@ async fn idempotency_keys_are_forgotten_after_their_ttl() {
     );
 
     let pool = system.orders_db().await;
-    eventually(
-        std::time::Duration::from_secs(10),
-        "the key to be forgotten",
-        || async {
-            let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency_keys")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            (keys == 0).then_some(())
-        },
-    )
+    eventually(PATIENCE, "the key to be forgotten", || async {
+        let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency_keys")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        (keys == 0).then_some(())
+    })
     .await;
     let (status, second) = system
         .checkout_on(0, "ttl@example.com", &[(&mug, 2)], Some(key))

@@ -17,6 +17,10 @@ use serde_json::json;
 
 use crate::harness::*;
 
+/// The whole journey's bound: only a hang reaches it (every wait inside is
+/// bounded by [`PATIENCE`]).
+const JOURNEY_BOUND: Duration = Duration::from_secs(300);
+
 /// Kills chromedriver (and with it Chromium) however the test ends.
 struct Driver {
     child: Child,
@@ -72,17 +76,13 @@ async fn browser(driver: &Driver, profile: &Path) -> Client {
         }),
     );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    eventually(
-        Duration::from_secs(20),
-        "chromedriver to accept a session",
-        || async {
-            ClientBuilder::new(connector.clone())
-                .capabilities(capabilities.clone())
-                .connect(&driver.url)
-                .await
-                .ok()
-        },
-    )
+    eventually(PATIENCE, "chromedriver to accept a session", || async {
+        ClientBuilder::new(connector.clone())
+            .capabilities(capabilities.clone())
+            .connect(&driver.url)
+            .await
+            .ok()
+    })
     .await
 }
 
@@ -101,7 +101,7 @@ async fn wait_texts(
     what: &str,
     done: impl Fn(&[String]) -> bool,
 ) -> Vec<String> {
-    eventually(Duration::from_secs(20), what, || async {
+    eventually(PATIENCE, what, || async {
         let found = texts(client, css).await;
         done(&found).then_some(found)
     })
@@ -109,13 +109,13 @@ async fn wait_texts(
 }
 
 /// Runs `act` on the element `css` finds, finding it again when the page
-/// re-rendered it in between (a stale element), for up to ten seconds.
+/// re-rendered it in between (a stale element), for up to [`PATIENCE`].
 async fn on_element<F, Fut>(client: &Client, css: &str, act: F) -> Result<(), CmdError>
 where
     F: Fn(fantoccini::elements::Element) -> Fut,
     Fut: std::future::Future<Output = Result<(), CmdError>>,
 {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + PATIENCE;
     loop {
         let outcome = match client.find(Locator::Css(css)).await {
             Ok(element) => act(element).await,
@@ -308,7 +308,7 @@ async fn a_shopper_browses_checks_out_and_sees_the_order_in_a_real_browser() {
     // A failed assertion panics: catch it, so that the screenshot is taken and
     // the browser closed before the test fails.
     let journey = std::panic::AssertUnwindSafe(shop(&client, &shop_origin)).catch_unwind();
-    let outcome = tokio::time::timeout(Duration::from_secs(120), journey).await;
+    let outcome = tokio::time::timeout(JOURNEY_BOUND, journey).await;
     let screenshot = client.screenshot().await;
     let target = repo_root().join("target");
     let passed = matches!(outcome, Ok(Ok(Ok(()))));
@@ -329,7 +329,7 @@ async fn a_shopper_browses_checks_out_and_sees_the_order_in_a_real_browser() {
         }
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
         Err(_) => panic!(
-            "the shopper's journey took over two minutes (screenshot: target/browser-failure.png)"
+            "the shopper's journey took over {JOURNEY_BOUND:?} (screenshot: target/browser-failure.png)"
         ),
     }
 }

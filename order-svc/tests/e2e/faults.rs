@@ -5,7 +5,6 @@ use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use futures_util::StreamExt;
@@ -23,7 +22,7 @@ use uuid::Uuid;
 use crate::harness::*;
 
 #[tokio::test]
-async fn a_saga_interrupted_by_a_crash_after_step_two_finishes_after_a_restart() {
+async fn a_saga_interrupted_between_customer_svcs_answer_and_its_commit_finishes_after_a_restart() {
     let mut system = System::without_services().await;
     system.start_customer_svc().await;
     // Seed a product through a normal instance first.
@@ -31,12 +30,15 @@ async fn a_saga_interrupted_by_a_crash_after_step_two_finishes_after_a_restart()
     let mug = system.product("12.50", 10).await;
     system.orders.pop().expect("instance").stop().await;
 
-    // An order-svc process that aborts right after committing step 2.
+    // An order-svc process that aborts once customer-svc has answered step 2,
+    // before the answer is committed.
     let mut child = Command::new(env!("CARGO_BIN_EXE_order-svc"))
         .envs(system.order_env())
         .env("LOG_FORMAT", "json")
         .env("FAULT_CRASH_AFTER", "verify_customer")
-        .env("SAGA_LEASE", "2s")
+        // The restarted instance takes the saga over once this lease lapses:
+        // as short as the configuration allows beside the wide RPC timeout.
+        .env("SAGA_LEASE", "11s")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -75,7 +77,10 @@ async fn a_saga_interrupted_by_a_crash_after_step_two_finishes_after_a_restart()
         .fetch_one(&pool)
         .await
         .expect("the saga was recorded");
-    assert_eq!(step, "reserve_stock", "stopped between step 2 and step 4");
+    assert_eq!(
+        step, "verify_customer",
+        "the answer was lost with the process"
+    );
     assert_eq!(system.stock_of_db(&pool, &mug).await, 10);
 
     system.start_order_svc(&[]).await;
@@ -87,11 +92,9 @@ async fn a_saga_interrupted_by_a_crash_after_step_two_finishes_after_a_restart()
     assert_eq!(order["status"], "confirmed", "{order}");
     assert_eq!(system.stock_of(&mug).await, 7);
     let customer_id = order["customer_id"].as_str().unwrap().to_owned();
-    eventually(
-        Duration::from_secs(10),
-        "the order in the customer's history",
-        || async { (system.history(&customer_id).await["total"] == 1).then_some(()) },
-    )
+    eventually(PATIENCE, "the order in the customer's history", || async {
+        (system.history(&customer_id).await["total"] == 1).then_some(())
+    })
     .await;
     let customer = system.customer("crash@example.com").await.unwrap();
     assert_eq!(
@@ -166,7 +169,7 @@ async fn stand_in(
             if matches!(behaviour, Stand::Late) && method == contract::CUSTOMER_VERIFY_OR_CREATE {
                 // Wait until order-svc has given up on this request.
                 let saga = request["payload"]["saga_id"].as_str().unwrap().to_owned();
-                eventually(Duration::from_secs(10), "order-svc to give up", || async {
+                eventually(PATIENCE, "order-svc to give up", || async {
                     let orders: Value = http
                         .get(format!("{order_svc}/api/v1/orders?status=rejected"))
                         .send()
@@ -258,7 +261,9 @@ async fn duplicate_replies_change_nothing_twice() {
 #[tokio::test]
 async fn a_reply_after_the_timeout_does_not_revive_the_order() {
     let mut system = System::without_services().await;
-    system.start_order_svc(&[]).await;
+    // This test is about the RPC timeout: a short one of its own, long enough
+    // for the request to reach the stand-in before it expires.
+    system.start_order_svc(&[("RPC_TIMEOUT_MS", "2000")]).await;
     let mug = system.product("12.50", 10).await;
     let (stand, seen) = stand_in(&system, Stand::Late, system.orders[0].base.clone()).await;
 
@@ -279,12 +284,11 @@ async fn a_reply_after_the_timeout_does_not_revive_the_order() {
     );
     assert_eq!(system.stock_of(&mug).await, 10);
     let seen = seen.lock().unwrap().clone();
-    assert_eq!(seen[0], contract::CUSTOMER_VERIFY_OR_CREATE);
+    let (first, rest) = seen.split_first().expect("the stand-in was asked");
+    assert_eq!(first, contract::CUSTOMER_VERIFY_OR_CREATE, "{seen:?}");
     assert!(
-        seen[1..]
-            .iter()
-            .all(|m| m == contract::CUSTOMER_RELEASE_CREDIT),
-        "{seen:?}"
+        !rest.is_empty() && rest.iter().all(|m| m == contract::CUSTOMER_RELEASE_CREDIT),
+        "one verification, then only releases: {seen:?}"
     );
     stand.abort();
     system.stop().await;

@@ -1,27 +1,28 @@
 //! Starting the system for one test, and talking to it as a browser would.
 #![allow(dead_code)]
 
-use std::{collections::HashMap, time::Duration};
+use std::collections::HashMap;
 
-use messaging::{Namespace, edge::test_database::TestDatabase};
+use messaging::{contract, edge::test_database::TestDatabase, testing::TestNamespace};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-pub use messaging::testing::eventually;
+pub use messaging::testing::{PATIENCE, amqp_url, eventually};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
-/// How long the saga waits for customer-svc in tests (the default is 3 s).
-pub const RPC_TIMEOUT_MS: &str = "1000";
+/// How long the saga waits for customer-svc in tests that are not about
+/// that timeout: wide enough for a debug build on a loaded two-core machine
+/// (the default is 3 s). Tests about the timeout set a short one themselves.
+pub const RPC_TIMEOUT_MS: &str = "10000";
+/// Each service's database pool in tests.
+pub const DATABASE_MAX_CONNECTIONS: &str = "4";
 /// Test queues vanish two minutes after their last use.
 pub const QUEUE_EXPIRY_MS: &str = "120000";
 
-pub fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| messaging::AmqpSettings::DEFAULT_URL.to_owned())
-}
-
-/// A running service: its base URL and how to stop it.
+/// A running service: its base URL and how to stop it. Dropped without
+/// [`Running::stop`] (a test that panicked), it still tells the service to stop.
 pub struct Running {
     pub base: String,
     stop: CancellationToken,
@@ -29,23 +30,31 @@ pub struct Running {
 }
 
 impl Running {
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.stop.cancel();
-        self.task
+        (&mut self.task)
             .await
             .expect("service task")
             .expect("clean shutdown");
     }
 }
 
-/// Both databases, one namespace, and the services running on them.
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Both databases, one namespace, and the services running on them. Fields
+/// drop in order: the services are told to stop, then the databases are
+/// dropped and the namespace deleted, also when the test panics.
 pub struct System {
-    pub namespace: Namespace,
-    pub orders_db: TestDatabase,
-    pub customers_db: TestDatabase,
     pub orders: Vec<Running>,
     pub customers: Option<Running>,
     pub http: reqwest::Client,
+    pub orders_db: TestDatabase,
+    pub customers_db: TestDatabase,
+    pub namespace: TestNamespace,
 }
 
 impl System {
@@ -60,9 +69,10 @@ impl System {
     /// The databases and namespace, nothing running yet.
     pub async fn without_services() -> Self {
         messaging::edge::telemetry::init_for_tests();
+        let mut namespace = TestNamespace::new();
+        namespace.deletes(&contract::system_topology(&namespace));
         Self {
-            namespace: Namespace::parse(&format!("test_{}", Uuid::new_v4().simple()))
-                .expect("namespace"),
+            namespace,
             orders_db: TestDatabase::create("orders_test")
                 .await
                 .expect("PostgreSQL reachable"),
@@ -85,7 +95,12 @@ impl System {
             ("HTTP_ADDR", "127.0.0.1:0"),
             ("ADMIN_TOKEN", ADMIN_TOKEN),
             ("RPC_TIMEOUT_MS", RPC_TIMEOUT_MS),
-            ("SAGA_LEASE", "3s"),
+            // Small pools: several systems run at once (and a second copy of
+            // the suite beside them) within PostgreSQL's 100 connections.
+            ("DATABASE_MAX_CONNECTIONS", DATABASE_MAX_CONNECTIONS),
+            // A checkout answers with the saga's end, not 202, however slow the machine.
+            ("CHECKOUT_WAIT_MS", "60000"),
+            ("SAGA_LEASE", "20s"),
             ("RECOVERY_INTERVAL", "200ms"),
             ("UI_DIR", "/nonexistent"),
         ]
@@ -143,6 +158,10 @@ impl System {
             ("AMQP_QUEUE_EXPIRY_MS", QUEUE_EXPIRY_MS.to_owned()),
             ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
             ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+            (
+                "DATABASE_MAX_CONNECTIONS",
+                DATABASE_MAX_CONNECTIONS.to_owned(),
+            ),
         ]);
         for (key, value) in overrides {
             env.insert(key, (*value).to_owned());
@@ -152,10 +171,7 @@ impl System {
         let app = customer_svc::Application::build(config)
             .await
             .expect("customer-svc starts");
-        assert!(
-            app.wait_consuming(Duration::from_secs(15)).await,
-            "customer-svc consumes"
-        );
+        assert!(app.wait_consuming(PATIENCE).await, "customer-svc consumes");
         let base = format!("http://{}", app.address());
         let stop = CancellationToken::new();
         let task = tokio::spawn(app.run_until({
@@ -167,7 +183,7 @@ impl System {
 
     async fn wait_ready(&self, base: &str) {
         let url = format!("{base}/readyz");
-        eventually(Duration::from_secs(30), "order-svc ready", || async {
+        eventually(PATIENCE, "order-svc ready", || async {
             let response = self.http.get(&url).send().await.ok()?;
             (response.status() == 200).then_some(())
         })
@@ -260,7 +276,7 @@ impl System {
 
     /// Polls the order until `done` holds for it.
     pub async fn order_when(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        eventually(Duration::from_secs(20), what, || async {
+        eventually(PATIENCE, what, || async {
             let order = self.order(id).await;
             done(&order).then_some(order)
         })
@@ -287,37 +303,22 @@ impl System {
 
     /// Runs SQL against the orders database.
     pub async fn orders_db(&self) -> sqlx::PgPool {
-        sqlx::PgPool::connect(self.orders_db.url())
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect(self.orders_db.url())
             .await
             .expect("orders database")
     }
 
-    /// Stops everything and drops the databases.
-    pub async fn stop(self) {
-        for order in self.orders {
+    /// Stops every service cleanly (asserting that each shuts down well);
+    /// dropping the system then drops the databases and the namespace.
+    pub async fn stop(mut self) {
+        for order in self.orders.drain(..) {
             order.stop().await;
         }
-        if let Some(customers) = self.customers {
+        if let Some(customers) = self.customers.take() {
             customers.stop().await;
         }
-        self.orders_db.drop_now().await;
-        self.customers_db.drop_now().await;
-        delete_namespace(&self.namespace).await;
-    }
-}
-
-/// Tears the namespace's queues and exchanges down now rather than leave
-/// them to expire.
-async fn delete_namespace(namespace: &Namespace) {
-    use messaging::lapin::{Connection, ConnectionProperties};
-    if let Ok(connection) = Connection::connect(&amqp_url(), ConnectionProperties::default()).await
-    {
-        if let Ok(channel) = connection.create_channel().await {
-            let _ = messaging::contract::system_topology(namespace)
-                .delete(&channel)
-                .await;
-        }
-        let _ = connection.close(200, "test done".into()).await;
     }
 }
 

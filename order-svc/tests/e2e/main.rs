@@ -5,6 +5,7 @@
 
 mod api;
 mod browser;
+mod cleanup;
 mod concurrency;
 mod faults;
 mod harness;

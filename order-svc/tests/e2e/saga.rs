@@ -1,7 +1,5 @@
 //! The checkout saga's paths, end to end with the real customer-svc.
 
-use std::time::Duration;
-
 use crate::harness::*;
 
 #[tokio::test]
@@ -39,14 +37,10 @@ async fn a_checkout_is_confirmed_and_lands_in_the_customers_history() {
         })
         .await;
     let customer_id = order["customer_id"].as_str().unwrap();
-    let history = eventually(
-        Duration::from_secs(10),
-        "the order in the customer's history",
-        || async {
-            let history = system.history(customer_id).await;
-            (history["total"] == 1).then_some(history)
-        },
-    )
+    let history = eventually(PATIENCE, "the order in the customer's history", || async {
+        let history = system.history(customer_id).await;
+        (history["total"] == 1).then_some(history)
+    })
     .await;
     assert_eq!(history["items"][0]["order_id"], id);
     assert_eq!(history["items"][0]["status"], "confirmed");
@@ -127,7 +121,8 @@ async fn too_little_stock_rejects_the_order_and_releases_the_reserved_credit() {
 #[tokio::test]
 async fn without_customer_svc_the_order_is_rejected_and_no_credit_stays_held_once_it_is_back() {
     let mut system = System::without_services().await;
-    system.start_order_svc(&[]).await;
+    // This test is about the RPC timeout: a short one of its own.
+    system.start_order_svc(&[("RPC_TIMEOUT_MS", "1000")]).await;
     let mug = system.product("12.50", 10).await;
 
     let (status, order) = system.checkout("absent@example.com", &[(&mug, 1)]).await;
@@ -148,12 +143,13 @@ async fn without_customer_svc_the_order_is_rejected_and_no_credit_stays_held_onc
             timeline(o).contains(&"release_credit:compensated".to_owned())
         })
         .await;
-    if let Some(customer) = system.customer("absent@example.com").await {
-        assert_eq!(
-            customer["credit_available"], customer["credit_limit"],
-            "no credit held"
-        );
-    }
+    // The release fenced the saga before customer-svc ever served its
+    // verification (which expired unanswered): nobody was created, nothing held.
+    assert_eq!(
+        system.customer("absent@example.com").await,
+        None,
+        "the timed-out verification created no customer"
+    );
     let order = system.order(id).await;
     assert_eq!(order["status"], "rejected", "a late answer changed nothing");
     system.stop().await;
@@ -199,11 +195,9 @@ async fn cancelling_restores_stock_releases_credit_and_updates_the_history() {
     assert_eq!(order["status"], "confirmed", "{order}");
     let id = order["id"].as_str().unwrap().to_owned();
     let customer_id = order["customer_id"].as_str().unwrap().to_owned();
-    eventually(
-        Duration::from_secs(10),
-        "the confirmed order in the history",
-        || async { (system.history(&customer_id).await["total"] == 1).then_some(()) },
-    )
+    eventually(PATIENCE, "the confirmed order in the history", || async {
+        (system.history(&customer_id).await["total"] == 1).then_some(())
+    })
     .await;
 
     let (status, cancelled) = system
@@ -223,14 +217,10 @@ async fn cancelling_restores_stock_releases_credit_and_updates_the_history() {
     assert_eq!(again, 200, "cancelling twice is harmless");
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(system.stock_of(&mug).await, 10);
-    let history = eventually(
-        Duration::from_secs(10),
-        "the cancellation in the history",
-        || async {
-            let history = system.history(&customer_id).await;
-            (history["items"][0]["status"] == "cancelled").then_some(history)
-        },
-    )
+    let history = eventually(PATIENCE, "the cancellation in the history", || async {
+        let history = system.history(&customer_id).await;
+        (history["items"][0]["status"] == "cancelled").then_some(history)
+    })
     .await;
     assert_eq!(history["stats"]["total_spent"], "0.00");
     let customer = system.customer("cancel@example.com").await.unwrap();
