@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use messaging::{Envelope, MessageMeta};
 
-/// Queues an event inside `tx`. Its envelope's message id is the row's id.
+/// Queues an event inside `tx` (see [`insert_all`]); returns its message id.
 pub async fn insert<T: Serialize>(
     tx: &mut PgConnection,
     kind: &str,
@@ -15,25 +15,48 @@ pub async fn insert<T: Serialize>(
     saga_id: Uuid,
     correlation_id: &str,
 ) -> sqlx::Result<Uuid> {
-    let envelope = Envelope::new(
-        kind,
-        payload,
-        MessageMeta {
-            correlation_id: Some(correlation_id.to_owned()),
-            causation_id: Some(saga_id.to_string()),
-            request_id: None,
-        },
-    );
-    let id = envelope.message_id;
-    let json = serde_json::to_value(&envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query("INSERT INTO outbox (id, message_type, saga_id, envelope) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(kind)
-        .bind(saga_id)
-        .bind(json)
-        .execute(tx)
-        .await?;
-    Ok(id)
+    let ids = insert_all(tx, kind, &[(payload, saga_id, correlation_id)]).await?;
+    Ok(ids[0])
+}
+
+/// Queues events of type `kind`, each `(payload, saga, correlation id)`,
+/// inside `tx`: one statement however many. Each envelope's message id is
+/// its row's id; they are returned in the order given.
+pub async fn insert_all<T: Serialize>(
+    tx: &mut PgConnection,
+    kind: &str,
+    events: &[(&T, Uuid, &str)],
+) -> sqlx::Result<Vec<Uuid>> {
+    let mut ids = Vec::with_capacity(events.len());
+    let mut saga_ids = Vec::with_capacity(events.len());
+    let mut envelopes = Vec::with_capacity(events.len());
+    for (payload, saga_id, correlation_id) in events {
+        let envelope = Envelope::new(
+            kind,
+            payload,
+            MessageMeta {
+                correlation_id: Some((*correlation_id).to_owned()),
+                causation_id: Some(saga_id.to_string()),
+                request_id: None,
+            },
+        );
+        ids.push(envelope.message_id);
+        saga_ids.push(*saga_id);
+        envelopes
+            .push(serde_json::to_value(&envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?);
+    }
+    sqlx::query(
+        "INSERT INTO outbox (id, message_type, saga_id, envelope)
+         SELECT e.id, $2, e.saga_id, e.envelope
+         FROM unnest($1::uuid[], $3::uuid[], $4::jsonb[]) AS e(id, saga_id, envelope)",
+    )
+    .bind(&ids)
+    .bind(kind)
+    .bind(&saga_ids)
+    .bind(&envelopes)
+    .execute(tx)
+    .await?;
+    Ok(ids)
 }
 
 /// An unsent row.

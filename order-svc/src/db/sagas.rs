@@ -1,19 +1,17 @@
 //! The checkout saga's persisted state. Every transition is decided by
-//! `crate::saga::state::transition` and written by [`apply`], the one
-//! compare-and-set on `(step, attempt)`, committed together with the order's
-//! status and the timeline, before any side effect of the next step is
-//! requested; an outcome that arrives for a superseded attempt matches no row
-//! and changes nothing. Leases say which instance drives a saga until when.
+//! `crate::saga::state::transition` and written by [`apply_all`] (or
+//! [`apply`] for one saga), the one compare-and-set on `(step, attempt)`,
+//! committed together with the order's status and the timeline, before any
+//! side effect of the next step is requested; an outcome that arrives for a
+//! superseded attempt matches no row and changes nothing. Leases say which
+//! instance drives a saga until when.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use messaging::contract::{self, Money, OrderConfirmed};
-
-use super::outbox;
 use crate::{
     domain::order::RejectionReason,
     saga::state::{Attempt, Deadline, Event, Lease, Phase, Step, Transition, transition},
@@ -45,7 +43,8 @@ fn seconds(duration: Duration) -> f64 {
 }
 
 /// The columns of a [`SagaRow`], for `RETURNING` and `SELECT`.
-const SAGA_COLUMNS: &str = "id, order_id, step, status, attempt, deadline, customer_id, reason";
+pub(crate) const SAGA_COLUMNS: &str =
+    "id, order_id, step, status, attempt, deadline, customer_id, reason";
 
 /// Inserts a new saga at step `verify_customer`, leased to `owner`: the
 /// instance that records a checkout drives its saga without claiming it.
@@ -158,67 +157,139 @@ pub async fn claim_orphans(
 
 /// Decides what `event` does to `saga`. An event its step cannot take is a
 /// bug in the driver, reported as an error (nothing is written).
-fn plan(saga: &SagaRow, event: Event) -> sqlx::Result<Transition> {
+pub(crate) fn plan(saga: &SagaRow, event: Event) -> sqlx::Result<Transition> {
     transition(saga.step, saga.attempt, event)
         .map_err(|illegal| sqlx::Error::InvalidArgument(illegal.to_string()))
 }
 
-/// Writes `transition` for `saga` inside `tx`: one compare-and-set on the
-/// saga's step and attempt (and on its lease's owner, when `owner` is given),
-/// with the transition's timeline entries. `None`, with nothing written, when
-/// the saga moved on meanwhile.
+/// Writes `transition` for `saga` inside `tx` (see [`apply_all`]). `None`,
+/// with nothing written, when the saga moved on meanwhile.
 pub async fn apply(
     tx: &mut PgConnection,
     saga: &SagaRow,
     transition: &Transition,
     owner: Option<&str>,
 ) -> sqlx::Result<Option<SagaRow>> {
-    let deadline = match transition.deadline {
-        Deadline::Clear => None,
-        Deadline::In(within) => Some(seconds(within)),
-    };
-    let (lease, lease_seconds) = match transition.lease {
-        Lease::Keep => ("keep", None),
-        Lease::Release => ("release", None),
-        Lease::RetryAfter(delay) => ("retry_after", Some(seconds(delay))),
-    };
-    let moved: Option<SagaRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE sagas SET step = $4, status = $5,
-            attempt = CASE WHEN $6 THEN attempt + 1 ELSE 1 END,
-            deadline = CASE WHEN $7::float8 IS NULL THEN NULL
-                            ELSE now() + make_interval(secs => $7::float8) END,
-            reason = coalesce($8, reason), customer_id = coalesce($9, customer_id),
-            lease_owner = CASE WHEN $10 = 'keep' THEN lease_owner END,
-            lease_expires_at = CASE $10 WHEN 'keep' THEN lease_expires_at
-                                        WHEN 'release' THEN NULL
-                                        ELSE now() + make_interval(secs => $11::float8) END,
-            updated_at = now()
-         WHERE id = $1 AND step = $2 AND attempt = $3 AND ($12::text IS NULL OR lease_owner = $12)
-         RETURNING {SAGA_COLUMNS}"
-    )))
-    .bind(saga.id)
-    .bind(saga.step)
-    .bind(saga.attempt)
-    .bind(transition.step)
-    .bind(transition.phase)
-    .bind(transition.attempt == Attempt::Next)
-    .bind(deadline)
-    .bind(transition.reason.map(RejectionReason::code))
-    .bind(transition.customer_id)
-    .bind(lease)
-    .bind(lease_seconds)
-    .bind(owner)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if moved.is_some() {
-        let entries: Vec<_> = transition
-            .entries
-            .iter()
-            .map(|entry| (saga.id, entry.step, entry.status, entry.detail.as_str()))
-            .collect();
-        log_steps(tx, &entries).await?;
+    let mut moved = apply_all(tx, &[(saga, transition)], owner).await?;
+    Ok(moved.pop().flatten())
+}
+
+/// Writes each `(saga, transition)` inside `tx`: one compare-and-set on every
+/// saga's step and attempt (and on its lease's owner, when `owner` is
+/// given), then every transition's timeline entries; two statements however
+/// many sagas. Returns, in the order given, each saga as written, or `None`
+/// (nothing written for it) when it moved on meanwhile. The sagas must be
+/// distinct.
+pub async fn apply_all(
+    tx: &mut PgConnection,
+    changes: &[(&SagaRow, &Transition)],
+    owner: Option<&str>,
+) -> sqlx::Result<Vec<Option<SagaRow>>> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(moved)
+    let mut columns = TransitionColumns::default();
+    for (saga, transition) in changes {
+        columns.push(saga, transition);
+    }
+    let moved: Vec<SagaRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE sagas s SET step = t.to_step, status = t.to_status,
+            attempt = CASE WHEN t.next_attempt THEN s.attempt + 1 ELSE 1 END,
+            deadline = CASE WHEN t.deadline_secs IS NULL THEN NULL
+                            ELSE now() + make_interval(secs => t.deadline_secs) END,
+            reason = coalesce(t.reason, s.reason), customer_id = coalesce(t.customer_id, s.customer_id),
+            lease_owner = CASE WHEN t.lease = 'keep' THEN s.lease_owner END,
+            lease_expires_at = CASE t.lease WHEN 'keep' THEN s.lease_expires_at
+                                            WHEN 'release' THEN NULL
+                                            ELSE now() + make_interval(secs => t.lease_secs) END,
+            updated_at = now()
+         FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::bool[],
+                     $7::float8[], $8::text[], $9::uuid[], $10::text[], $11::float8[])
+              AS t(id, step, attempt, to_step, to_status, next_attempt,
+                   deadline_secs, reason, customer_id, lease, lease_secs)
+         WHERE s.id = t.id AND s.step = t.step AND s.attempt = t.attempt
+           AND ($12::text IS NULL OR s.lease_owner = $12)
+         RETURNING {}",
+        SAGA_COLUMNS
+            .split(", ")
+            .map(|column| format!("s.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+    .bind(&columns.ids)
+    .bind(&columns.steps)
+    .bind(&columns.attempts)
+    .bind(&columns.to_steps)
+    .bind(&columns.to_statuses)
+    .bind(&columns.next_attempts)
+    .bind(&columns.deadlines)
+    .bind(&columns.reasons)
+    .bind(&columns.customer_ids)
+    .bind(&columns.leases)
+    .bind(&columns.lease_seconds)
+    .bind(owner)
+    .fetch_all(&mut *tx)
+    .await?;
+
+    let mut moved: HashMap<Uuid, SagaRow> = moved.into_iter().map(|row| (row.id, row)).collect();
+    let written: Vec<Option<SagaRow>> = changes
+        .iter()
+        .map(|(saga, _)| moved.remove(&saga.id))
+        .collect();
+    let entries: Vec<_> = changes
+        .iter()
+        .zip(&written)
+        .filter(|(_, row)| row.is_some())
+        .flat_map(|((saga, transition), _)| {
+            transition
+                .entries
+                .iter()
+                .map(|entry| (saga.id, entry.step, entry.status, entry.detail.as_str()))
+        })
+        .collect();
+    log_steps(tx, &entries).await?;
+    Ok(written)
+}
+
+/// [`apply_all`]'s parameters, one array per column.
+#[derive(Default)]
+struct TransitionColumns {
+    ids: Vec<Uuid>,
+    steps: Vec<&'static str>,
+    attempts: Vec<i32>,
+    to_steps: Vec<&'static str>,
+    to_statuses: Vec<&'static str>,
+    next_attempts: Vec<bool>,
+    deadlines: Vec<Option<f64>>,
+    reasons: Vec<Option<&'static str>>,
+    customer_ids: Vec<Option<Uuid>>,
+    leases: Vec<&'static str>,
+    lease_seconds: Vec<Option<f64>>,
+}
+
+impl TransitionColumns {
+    fn push(&mut self, saga: &SagaRow, transition: &Transition) {
+        let (lease, lease_seconds) = match transition.lease {
+            Lease::Keep => ("keep", None),
+            Lease::Release => ("release", None),
+            Lease::RetryAfter(delay) => ("retry_after", Some(seconds(delay))),
+        };
+        self.ids.push(saga.id);
+        self.steps.push(saga.step.as_str());
+        self.attempts.push(saga.attempt);
+        self.to_steps.push(transition.step.as_str());
+        self.to_statuses.push(transition.phase.as_str());
+        self.next_attempts.push(transition.attempt == Attempt::Next);
+        self.deadlines.push(match transition.deadline {
+            Deadline::Clear => None,
+            Deadline::In(within) => Some(seconds(within)),
+        });
+        self.reasons
+            .push(transition.reason.map(RejectionReason::code));
+        self.customer_ids.push(transition.customer_id);
+        self.leases.push(lease);
+        self.lease_seconds.push(lease_seconds);
+    }
 }
 
 /// Starts a new try of step 2, with a new deadline. `None` when the saga
@@ -240,33 +311,6 @@ pub async fn next_attempt(
     let row = apply(&mut tx, saga, &retried, None).await?;
     tx.commit().await?;
     Ok(row)
-}
-
-/// Step 2 succeeded, and steps 3 and 4 follow in the same transaction: the
-/// customer is recorded on the saga and the order, then the stock is
-/// reserved and the order confirmed (or compensation started). One commit
-/// for the whole happy path after customer-svc's answer. Nothing changes
-/// (`Superseded`) when the saga moved on meanwhile or `owner` lost its lease
-/// to another instance, which then drives it.
-pub async fn verified_then_reserve_stock(
-    pool: &PgPool,
-    saga: &SagaRow,
-    customer_id: Uuid,
-    owner: &str,
-) -> sqlx::Result<StockOutcome> {
-    let verified = plan(saga, Event::Verified { customer_id })?;
-    let mut tx = pool.begin().await?;
-    let Some(saga) = apply(&mut tx, saga, &verified, Some(owner)).await? else {
-        return Ok(StockOutcome::Superseded);
-    };
-    sqlx::query("UPDATE orders SET customer_id = $2, updated_at = now() WHERE id = $1")
-        .bind(saga.order_id)
-        .bind(customer_id)
-        .execute(&mut *tx)
-        .await?;
-    let outcome = reserve_stock_in(&mut tx, &saga).await?;
-    tx.commit().await?;
-    Ok(outcome)
 }
 
 /// Step 2 refused: the order is rejected and there is nothing to compensate.
@@ -309,7 +353,7 @@ pub async fn start_compensation(
     Ok(moved)
 }
 
-async fn compensate_in(
+pub(crate) async fn compensate_in(
     tx: &mut PgConnection,
     saga: &SagaRow,
     reason: RejectionReason,
@@ -348,137 +392,6 @@ async fn reject_order(
     .execute(tx)
     .await
     .map(drop)
-}
-
-/// What step 3 found.
-#[derive(Debug, PartialEq, Eq)]
-pub enum StockOutcome {
-    /// Stock reserved and the order confirmed, with `order.confirmed` queued.
-    Confirmed,
-    /// Too little stock: the order is rejected and compensation started.
-    Short,
-    /// The saga was no longer at this step.
-    Superseded,
-}
-
-/// Steps 3 and 4 for a saga resumed at `reserve_stock` (its driver stopped
-/// after step 2 was committed by an earlier version, or crashed).
-pub async fn reserve_stock_and_confirm(pool: &PgPool, saga_id: Uuid) -> sqlx::Result<StockOutcome> {
-    let mut tx = pool.begin().await?;
-    let Some(saga): Option<SagaRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {SAGA_COLUMNS} FROM sagas WHERE id = $1 AND step = 'reserve_stock' FOR UPDATE"
-    )))
-    .bind(saga_id)
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
-        return Ok(StockOutcome::Superseded);
-    };
-    let outcome = reserve_stock_in(&mut tx, &saga).await?;
-    tx.commit().await?;
-    Ok(outcome)
-}
-
-/// Steps 3 and 4 inside `tx`, for a saga at `reserve_stock` whose row `tx`
-/// holds: confirm the order, queue `order.confirmed` and reserve the stock of
-/// every line (all or nothing); or, short of stock, undo the confirmation,
-/// reject the order and start compensating.
-///
-/// The products are the contended rows (every order of a popular item waits
-/// on one), so they are touched last: the confirmation is written first, and
-/// the products stay locked for two statements and the commit only. They are
-/// locked in id order (concurrent checkouts cannot deadlock or oversell) and
-/// `FOR NO KEY UPDATE`, which is all a stock update needs: new orders' lines
-/// only take `KEY SHARE` on their products (the foreign key), so recording a
-/// checkout never waits behind this lock.
-async fn reserve_stock_in(tx: &mut PgConnection, saga: &SagaRow) -> sqlx::Result<StockOutcome> {
-    sqlx::query("SAVEPOINT before_confirmation")
-        .execute(&mut *tx)
-        .await?;
-    let confirmed = plan(saga, Event::Confirmed)?;
-    if apply(&mut *tx, saga, &confirmed, None).await?.is_none() {
-        return Ok(StockOutcome::Superseded);
-    }
-    let (total, currency, placed_at, units): (rust_decimal::Decimal, String, DateTime<Utc>, i64) =
-        sqlx::query_as(
-            "UPDATE orders SET status = 'confirmed', updated_at = now()
-             WHERE id = $1 AND status = 'pending'
-             RETURNING total, currency, created_at,
-                       (SELECT coalesce(sum(quantity), 0) FROM order_lines WHERE order_id = $1)",
-        )
-        .bind(saga.order_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let event = OrderConfirmed {
-        order_id: saga.order_id,
-        saga_id: saga.id,
-        customer_id: saga.customer_id.unwrap_or_default(),
-        total: Money::new(total).unwrap_or(Money::ZERO),
-        currency,
-        item_count: u32::try_from(units).unwrap_or(u32::MAX),
-        placed_at,
-    };
-    outbox::insert(
-        &mut *tx,
-        contract::ORDER_CONFIRMED,
-        &event,
-        saga.id,
-        &saga.id.to_string(),
-    )
-    .await?;
-
-    let shortages: Vec<(String, i32, i32, bool)> = sqlx::query_as(
-        "WITH locked AS (
-            SELECT id, sku, stock, active FROM products
-            WHERE id IN (SELECT product_id FROM order_lines WHERE order_id = $1)
-            ORDER BY id FOR NO KEY UPDATE)
-         SELECT l.sku, p.stock, l.quantity, p.active
-         FROM order_lines l JOIN locked p ON p.id = l.product_id
-         WHERE l.order_id = $1 AND (NOT p.active OR p.stock < l.quantity)
-         ORDER BY l.line_no",
-    )
-    .bind(saga.order_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    if shortages.is_empty() {
-        sqlx::query(
-            "UPDATE products p SET stock = p.stock - l.quantity, updated_at = now()
-             FROM order_lines l WHERE l.order_id = $1 AND p.id = l.product_id",
-        )
-        .bind(saga.order_id)
-        .execute(&mut *tx)
-        .await?;
-        return Ok(StockOutcome::Confirmed);
-    }
-
-    // Short: none of the confirmation stands (its event included).
-    sqlx::query("ROLLBACK TO SAVEPOINT before_confirmation")
-        .execute(&mut *tx)
-        .await?;
-    let detail = shortages
-        .iter()
-        .map(|(sku, stock, wanted, active)| {
-            if *active {
-                format!("{sku}: {wanted} wanted, {stock} in stock")
-            } else {
-                format!("{sku}: no longer sold")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    let moved = compensate_in(
-        tx,
-        saga,
-        RejectionReason::InsufficientStock,
-        "failed",
-        &format!("not enough stock ({detail}); releasing the credit"),
-    )
-    .await?;
-    Ok(if moved {
-        StockOutcome::Short
-    } else {
-        StockOutcome::Superseded
-    })
 }
 
 /// The compensation is done: customer-svc released the saga's credit.

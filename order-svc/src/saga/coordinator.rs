@@ -19,14 +19,16 @@ use uuid::Uuid;
 use messaging::contract::{Email, Money, PersonName, VerifyOrCreateRequest};
 
 use super::{
+    confirmer::Confirmer,
     decisions::{VerifyDecision, decide_verification},
     gateway::CustomerGateway,
     state::Step,
     waiters::OrderWaiters,
 };
 use crate::db::{
+    confirmation::{self, StockOutcome, Verified},
     orders,
-    sagas::{self, SagaRow, StockOutcome},
+    sagas::{self, SagaRow},
 };
 
 /// Tries of step 2 after crashes before the saga gives up and compensates.
@@ -56,6 +58,7 @@ pub struct Coordinator {
 struct Inner {
     pool: PgPool,
     customers: Arc<dyn CustomerGateway>,
+    confirmer: Confirmer,
     settings: SagaSettings,
     waiters: OrderWaiters,
     driving: Mutex<HashSet<Uuid>>,
@@ -68,6 +71,7 @@ impl Coordinator {
     pub fn new(pool: PgPool, customers: Arc<dyn CustomerGateway>, settings: SagaSettings) -> Self {
         Self {
             inner: Arc::new(Inner {
+                confirmer: Confirmer::spawn(pool.clone(), settings.instance_id.clone()),
                 pool,
                 customers,
                 settings,
@@ -261,13 +265,11 @@ impl Coordinator {
                 // The answer is in hand but not yet committed: the moment a
                 // crash costs the most (customer-svc asked again on restart).
                 self.crash_point("verify_customer");
-                let outcome = sagas::verified_then_reserve_stock(
-                    pool,
-                    &saga,
+                let verified = Verified {
+                    saga: saga.clone(),
                     customer_id,
-                    &settings.instance_id,
-                )
-                .await?;
+                };
+                let outcome = self.inner.confirmer.confirm(verified).await?;
                 self.stock_reserved(&saga, outcome)
             }
             VerifyDecision::Refuse {
@@ -312,7 +314,7 @@ impl Coordinator {
     /// Steps 3 and 4 of a saga resumed there: reserve the stock and confirm,
     /// or start compensating.
     async fn reserve_stock(&self, saga: SagaRow) -> anyhow::Result<Next> {
-        let outcome = sagas::reserve_stock_and_confirm(&self.inner.pool, saga.id).await?;
+        let outcome = confirmation::reserve_stock_and_confirm(&self.inner.pool, saga.id).await?;
         Ok(self.stock_reserved(&saga, outcome))
     }
 

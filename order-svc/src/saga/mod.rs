@@ -4,11 +4,13 @@
 //!
 //! Steps: 1 price and record the order (`crate::db::orders::record_checkout`);
 //! 2 verify the customer and reserve credit (RPC); its answer, 3 reserve
-//! stock and 4 confirm with `order.confirmed` queued are one transaction;
-//! 5 publish (`crate::outbox`).
+//! stock and 4 confirm with `order.confirmed` queued are one transaction,
+//! shared by every answer that arrived meanwhile (`confirmer`,
+//! `crate::db::confirmation`); 5 publish (`crate::outbox`).
 //! Compensation: `customer.release_credit` after a timeout at step 2 or a
 //! shortage at step 3.
 
+mod confirmer;
 mod coordinator;
 mod decisions;
 mod gateway;

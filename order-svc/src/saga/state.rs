@@ -67,6 +67,18 @@ pub enum Phase {
     Rejected,
 }
 
+impl Phase {
+    /// Its name in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Running => "running",
+            Phase::Compensating => "compensating",
+            Phase::Confirmed => "confirmed",
+            Phase::Rejected => "rejected",
+        }
+    }
+}
+
 /// What happened to a saga.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {

@@ -24,14 +24,92 @@ use crate::harness::*;
 #[tokio::test]
 async fn a_saga_interrupted_between_customer_svcs_answer_and_its_commit_finishes_after_a_restart() {
     let mut system = System::without_services().await;
+    let (mug, order_id, pool) = crash_after_verification(&mut system, "crash@example.com").await;
+    assert_eq!(system.stock_of_db(&pool, &mug).await, 10);
+
+    system.start_order_svc(&[]).await;
+    let order = system
+        .order_when(&order_id.to_string(), "the resumed saga to finish", |o| {
+            o["status"] != "pending"
+        })
+        .await;
+    assert_eq!(order["status"], "confirmed", "{order}");
+    assert_eq!(system.stock_of(&mug).await, 7);
+    let customer_id = order["customer_id"].as_str().unwrap().to_owned();
+    eventually(PATIENCE, "the order in the customer's history", || async {
+        (system.history(&customer_id).await["total"] == 1).then_some(())
+    })
+    .await;
+    let customer = system.customer("crash@example.com").await.unwrap();
+    assert_eq!(
+        customer["credit_available"], "4962.50",
+        "credit reserved once"
+    );
+    pool.close().await;
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn a_saga_resumed_at_reserve_stock_that_finds_too_little_is_rejected_and_its_credit_released()
+{
+    let mut system = System::without_services().await;
+    let (mug, order_id, pool) = crash_after_verification(&mut system, "short@example.com").await;
+    // As an earlier version left it: step 2 committed on its own, then the
+    // process stopped; meanwhile the stock ran low.
+    let customer = system.customer("short@example.com").await.unwrap();
+    assert_eq!(customer["credit_available"], "4962.50", "credit held");
+    let customer_id: Uuid = customer["id"].as_str().unwrap().parse().unwrap();
+    sqlx::query(
+        "UPDATE sagas SET step = 'reserve_stock', attempt = 1, deadline = NULL,
+                          customer_id = $1, lease_owner = NULL, lease_expires_at = NULL",
+    )
+    .bind(customer_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE products SET stock = 2")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    system.start_order_svc(&[]).await;
+    let order = system
+        .order_when(&order_id.to_string(), "the resumed saga to finish", |o| {
+            o["status"] != "pending"
+        })
+        .await;
+    assert_eq!(order["status"], "rejected", "{order}");
+    assert_eq!(order["reason"], "insufficient_stock", "{order}");
+    assert_eq!(system.stock_of(&mug).await, 2, "no stock taken");
+    eventually(PATIENCE, "the held credit released", || async {
+        let customer = system.customer("short@example.com").await?;
+        (customer["credit_available"] == "5000.00").then_some(())
+    })
+    .await;
+    let confirmed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE message_type = 'order.confirmed'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(confirmed, 0, "no order.confirmed queued");
+    pool.close().await;
+    system.stop().await;
+}
+
+/// Starts customer-svc, seeds a product (10 units at 12.50), and checks out
+/// 3 of it for `email` on an order-svc process that aborts once customer-svc
+/// has answered step 2, before the answer is committed. Returns the product,
+/// the order, and a pool on the orders database; no order-svc is left running.
+async fn crash_after_verification(
+    system: &mut System,
+    email: &str,
+) -> (String, Uuid, sqlx::PgPool) {
     system.start_customer_svc().await;
     // Seed a product through a normal instance first.
     system.start_order_svc(&[]).await;
     let mug = system.product("12.50", 10).await;
     system.orders.pop().expect("instance").stop().await;
 
-    // An order-svc process that aborts once customer-svc has answered step 2,
-    // before the answer is committed.
     let mut child = Command::new(env!("CARGO_BIN_EXE_order-svc"))
         .envs(system.order_env())
         .env("LOG_FORMAT", "json")
@@ -59,7 +137,7 @@ async fn a_saga_interrupted_between_customer_svcs_answer_and_its_commit_finishes
     let outcome = system
         .http
         .post(format!("http://{address}/api/v1/orders"))
-        .json(&checkout_body("crash@example.com", &[(&mug, 3)]))
+        .json(&checkout_body(email, &[(&mug, 3)]))
         .send()
         .await;
     assert!(
@@ -81,28 +159,7 @@ async fn a_saga_interrupted_between_customer_svcs_answer_and_its_commit_finishes
         step, "verify_customer",
         "the answer was lost with the process"
     );
-    assert_eq!(system.stock_of_db(&pool, &mug).await, 10);
-
-    system.start_order_svc(&[]).await;
-    let order = system
-        .order_when(&order_id.to_string(), "the resumed saga to finish", |o| {
-            o["status"] != "pending"
-        })
-        .await;
-    assert_eq!(order["status"], "confirmed", "{order}");
-    assert_eq!(system.stock_of(&mug).await, 7);
-    let customer_id = order["customer_id"].as_str().unwrap().to_owned();
-    eventually(PATIENCE, "the order in the customer's history", || async {
-        (system.history(&customer_id).await["total"] == 1).then_some(())
-    })
-    .await;
-    let customer = system.customer("crash@example.com").await.unwrap();
-    assert_eq!(
-        customer["credit_available"], "4962.50",
-        "credit reserved once"
-    );
-    pool.close().await;
-    system.stop().await;
+    (mug, order_id, pool)
 }
 
 impl System {

@@ -1,0 +1,424 @@
+//! Steps 3 and 4 of the checkout saga, for many sagas in one transaction:
+//! take each order's stock and confirm it with `order.confirmed` queued, or,
+//! short of stock, reject it and start compensating.
+//!
+//! Why many at once: every order of a popular product needs that product's
+//! row, so one transaction per order queues them all on one lock and pays a
+//! commit each. Here a batch locks its products once (in id order, `FOR NO
+//! KEY UPDATE`, which recording a checkout's `KEY SHARE` never waits for),
+//! decides every order against the stock in memory, in the order given
+//! (`allocate`), and writes the outcome with a fixed number of statements
+//! and one commit, however many orders. `crate::saga::confirmer` gathers the
+//! batches.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::{FromRow, PgConnection, PgPool};
+use uuid::Uuid;
+
+use messaging::contract::{self, Money, OrderConfirmed};
+
+use super::{
+    outbox,
+    sagas::{self, SAGA_COLUMNS, SagaRow, compensate_in, plan},
+};
+use crate::{domain::order::RejectionReason, saga::state::Event};
+
+/// What steps 3 and 4 did to one saga.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StockOutcome {
+    /// Stock reserved and the order confirmed, with `order.confirmed` queued.
+    Confirmed,
+    /// Too little stock: the order is rejected and compensation started.
+    Short,
+    /// The saga was no longer at this step (or its driver lost the lease).
+    Superseded,
+}
+
+/// A saga at `verify_customer` whose answer from customer-svc is in hand.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The saga as its driver last wrote it.
+    pub saga: SagaRow,
+    /// The customer customer-svc verified (or created) and holds credit for.
+    pub customer_id: Uuid,
+}
+
+/// Step 2 succeeded for each saga of `batch`, and steps 3 and 4 follow, all
+/// in one transaction: each customer is recorded on its saga and order, the
+/// stock is taken and each order confirmed (or compensation started). The
+/// outcomes come in the order of `batch`; a saga that moved on meanwhile, or
+/// whose lease `owner` lost to another instance, is `Superseded` and left
+/// as it was. The sagas must be distinct.
+pub async fn verified_then_reserve_stock(
+    pool: &PgPool,
+    batch: &[Verified],
+    owner: &str,
+) -> sqlx::Result<Vec<StockOutcome>> {
+    let transitions = batch
+        .iter()
+        .map(|verified| {
+            plan(
+                &verified.saga,
+                Event::Verified {
+                    customer_id: verified.customer_id,
+                },
+            )
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    let changes: Vec<_> = batch
+        .iter()
+        .zip(&transitions)
+        .map(|(verified, transition)| (&verified.saga, transition))
+        .collect();
+    let mut tx = pool.begin().await?;
+    let moved = sagas::apply_all(&mut tx, &changes, Some(owner)).await?;
+    let at_reserve_stock: Vec<SagaRow> = moved.iter().flatten().cloned().collect();
+    let (order_ids, customer_ids): (Vec<Uuid>, Vec<Uuid>) = batch
+        .iter()
+        .zip(&moved)
+        .filter(|(_, row)| row.is_some())
+        .map(|(verified, _)| (verified.saga.order_id, verified.customer_id))
+        .unzip();
+    sqlx::query(
+        "UPDATE orders o SET customer_id = t.customer_id, updated_at = now()
+         FROM unnest($1::uuid[], $2::uuid[]) AS t(id, customer_id) WHERE o.id = t.id",
+    )
+    .bind(&order_ids)
+    .bind(&customer_ids)
+    .execute(&mut *tx)
+    .await?;
+    let mut outcomes = reserve_stock_in(&mut tx, &at_reserve_stock)
+        .await?
+        .into_iter();
+    tx.commit().await?;
+    Ok(moved
+        .iter()
+        .map(|row| match row {
+            Some(_) => outcomes.next().unwrap_or(StockOutcome::Superseded),
+            None => StockOutcome::Superseded,
+        })
+        .collect())
+}
+
+/// Steps 3 and 4 for a saga resumed at `reserve_stock` (its driver stopped
+/// after step 2 was committed, or crashed).
+pub async fn reserve_stock_and_confirm(pool: &PgPool, saga_id: Uuid) -> sqlx::Result<StockOutcome> {
+    let mut tx = pool.begin().await?;
+    let Some(saga): Option<SagaRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {SAGA_COLUMNS} FROM sagas WHERE id = $1 AND step = 'reserve_stock' FOR UPDATE"
+    )))
+    .bind(saga_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(StockOutcome::Superseded);
+    };
+    let outcome = reserve_stock_in(&mut tx, &[saga]).await?.pop();
+    tx.commit().await?;
+    Ok(outcome.unwrap_or(StockOutcome::Superseded))
+}
+
+/// A line of an order, as step 3 needs it.
+#[derive(Debug, Clone, FromRow)]
+pub(crate) struct Line {
+    order_id: Uuid,
+    product_id: Uuid,
+    sku: String,
+    quantity: i32,
+}
+
+/// A product's stock, as locked by step 3.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stock {
+    units: i32,
+    active: bool,
+}
+
+/// Whether an order's lines fit in the stock.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Allocation {
+    /// Every line fits; its units are taken.
+    Fits,
+    /// Some lines do not; nothing is taken. In words, line by line.
+    Short(String),
+}
+
+/// Decides, order by order in the order given, whether all of an order's
+/// lines fit in what `stock` has left, and takes their units when they do
+/// (all or nothing per order). A product missing from `stock` is no longer
+/// sold.
+pub(crate) fn allocate(stock: &mut HashMap<Uuid, Stock>, orders: &[Vec<&Line>]) -> Vec<Allocation> {
+    orders
+        .iter()
+        .map(|lines| {
+            let mut wanted: HashMap<Uuid, i32> = HashMap::new();
+            for line in lines {
+                *wanted.entry(line.product_id).or_default() += line.quantity;
+            }
+            let shortages: Vec<String> = lines
+                .iter()
+                .filter_map(|line| match stock.get(&line.product_id) {
+                    Some(product) if !product.active => {
+                        Some(format!("{}: no longer sold", line.sku))
+                    }
+                    Some(product)
+                        if product.units
+                            >= wanted
+                                .get(&line.product_id)
+                                .copied()
+                                .unwrap_or(line.quantity) =>
+                    {
+                        None
+                    }
+                    Some(product) => Some(format!(
+                        "{}: {} wanted, {} in stock",
+                        line.sku, line.quantity, product.units
+                    )),
+                    None => Some(format!("{}: no longer sold", line.sku)),
+                })
+                .collect();
+            if !shortages.is_empty() {
+                return Allocation::Short(shortages.join("; "));
+            }
+            for (product_id, units) in wanted {
+                if let Some(product) = stock.get_mut(&product_id) {
+                    product.units -= units;
+                }
+            }
+            Allocation::Fits
+        })
+        .collect()
+}
+
+/// Steps 3 and 4 inside `tx` for `sagas`, all at `reserve_stock` and held by
+/// `tx`: lock their products, allocate, then confirm what fits (saga, order,
+/// `order.confirmed`, stock) and start compensating what does not.
+async fn reserve_stock_in(
+    tx: &mut PgConnection,
+    sagas: &[SagaRow],
+) -> sqlx::Result<Vec<StockOutcome>> {
+    if sagas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let order_ids: Vec<Uuid> = sagas.iter().map(|saga| saga.order_id).collect();
+    let lines: Vec<Line> = sqlx::query_as(
+        "SELECT order_id, product_id, sku, quantity FROM order_lines
+         WHERE order_id = ANY($1) ORDER BY order_id, line_no",
+    )
+    .bind(&order_ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let locked: Vec<(Uuid, i32, bool)> = sqlx::query_as(
+        "SELECT id, stock, active FROM products
+         WHERE id IN (SELECT product_id FROM order_lines WHERE order_id = ANY($1))
+         ORDER BY id FOR NO KEY UPDATE",
+    )
+    .bind(&order_ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut stock: HashMap<Uuid, Stock> = locked
+        .into_iter()
+        .map(|(id, units, active)| (id, Stock { units, active }))
+        .collect();
+    let mut lines_of: HashMap<Uuid, Vec<&Line>> = HashMap::new();
+    for line in &lines {
+        lines_of.entry(line.order_id).or_default().push(line);
+    }
+    let orders: Vec<Vec<&Line>> = sagas
+        .iter()
+        .map(|saga| lines_of.get(&saga.order_id).cloned().unwrap_or_default())
+        .collect();
+    let allocations = allocate(&mut stock, &orders);
+
+    let fitting: Vec<(&SagaRow, &Vec<&Line>)> = sagas
+        .iter()
+        .zip(&orders)
+        .zip(&allocations)
+        .filter(|(_, allocation)| **allocation == Allocation::Fits)
+        .map(|(order, _)| order)
+        .collect();
+    let confirmed = confirm_all(tx, &fitting).await?;
+
+    let mut outcomes = Vec::with_capacity(sagas.len());
+    for (saga, allocation) in sagas.iter().zip(&allocations) {
+        outcomes.push(match allocation {
+            Allocation::Fits if confirmed.contains(&saga.id) => StockOutcome::Confirmed,
+            Allocation::Fits => StockOutcome::Superseded,
+            Allocation::Short(detail) => {
+                let detail = format!("not enough stock ({detail}); releasing the credit");
+                let reason = RejectionReason::InsufficientStock;
+                if compensate_in(tx, saga, reason, "failed", &detail).await? {
+                    StockOutcome::Short
+                } else {
+                    StockOutcome::Superseded
+                }
+            }
+        });
+    }
+    Ok(outcomes)
+}
+
+/// Step 4 for sagas whose lines fit: the sagas end confirmed, their orders
+/// are confirmed, `order.confirmed` is queued for each, and their units leave
+/// the stock. Returns the sagas confirmed (all of them, unless one moved on).
+async fn confirm_all(
+    tx: &mut PgConnection,
+    fitting: &[(&SagaRow, &Vec<&Line>)],
+) -> sqlx::Result<Vec<Uuid>> {
+    if fitting.is_empty() {
+        return Ok(Vec::new());
+    }
+    let transitions = fitting
+        .iter()
+        .map(|(saga, _)| plan(saga, Event::Confirmed))
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    let changes: Vec<_> = fitting
+        .iter()
+        .zip(&transitions)
+        .map(|((saga, _), transition)| (*saga, transition))
+        .collect();
+    let moved = sagas::apply_all(&mut *tx, &changes, None).await?;
+    let confirmed: Vec<(&SagaRow, &Vec<&Line>)> = fitting
+        .iter()
+        .zip(&moved)
+        .filter(|(_, row)| row.is_some())
+        .map(|(order, _)| *order)
+        .collect();
+    if confirmed.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    let order_ids: Vec<Uuid> = confirmed.iter().map(|(saga, _)| saga.order_id).collect();
+    let orders: Vec<(Uuid, Decimal, String, DateTime<Utc>)> = sqlx::query_as(
+        "UPDATE orders SET status = 'confirmed', updated_at = now()
+         WHERE id = ANY($1) AND status = 'pending'
+         RETURNING id, total, currency, created_at",
+    )
+    .bind(&order_ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let orders: HashMap<Uuid, (Decimal, String, DateTime<Utc>)> = orders
+        .into_iter()
+        .map(|(id, total, currency, placed_at)| (id, (total, currency, placed_at)))
+        .collect();
+    let events: Vec<OrderConfirmed> = confirmed
+        .iter()
+        .filter_map(|(saga, lines)| {
+            let (total, currency, placed_at) = orders.get(&saga.order_id)?;
+            let units: i64 = lines.iter().map(|line| i64::from(line.quantity)).sum();
+            Some(OrderConfirmed {
+                order_id: saga.order_id,
+                saga_id: saga.id,
+                customer_id: saga.customer_id.unwrap_or_default(),
+                total: Money::new(*total).unwrap_or(Money::ZERO),
+                currency: currency.clone(),
+                item_count: u32::try_from(units).unwrap_or(u32::MAX),
+                placed_at: *placed_at,
+            })
+        })
+        .collect();
+    let correlations: Vec<String> = events.iter().map(|e| e.saga_id.to_string()).collect();
+    let queued: Vec<_> = events
+        .iter()
+        .zip(&correlations)
+        .map(|(event, correlation)| (event, event.saga_id, correlation.as_str()))
+        .collect();
+    outbox::insert_all(&mut *tx, contract::ORDER_CONFIRMED, &queued).await?;
+
+    let mut taken: HashMap<Uuid, i32> = HashMap::new();
+    for line in confirmed.iter().flat_map(|(_, lines)| lines.iter()) {
+        *taken.entry(line.product_id).or_default() += line.quantity;
+    }
+    let (product_ids, units): (Vec<Uuid>, Vec<i32>) = taken.into_iter().unzip();
+    sqlx::query(
+        "UPDATE products p SET stock = p.stock - t.units, updated_at = now()
+         FROM unnest($1::uuid[], $2::int4[]) AS t(id, units) WHERE p.id = t.id",
+    )
+    .bind(&product_ids)
+    .bind(&units)
+    .execute(&mut *tx)
+    .await?;
+    Ok(confirmed.iter().map(|(saga, _)| saga.id).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(product_id: Uuid, sku: &str, quantity: i32) -> Line {
+        Line {
+            order_id: Uuid::nil(),
+            product_id,
+            sku: sku.to_owned(),
+            quantity,
+        }
+    }
+
+    fn stock_of(entries: &[(Uuid, i32, bool)]) -> HashMap<Uuid, Stock> {
+        entries
+            .iter()
+            .map(|&(id, units, active)| (id, Stock { units, active }))
+            .collect()
+    }
+
+    #[test]
+    fn orders_are_served_in_the_order_given_until_the_stock_runs_out() {
+        let hot = Uuid::new_v4();
+        let mut stock = stock_of(&[(hot, 5, true)]);
+        let (two, three, one) = (
+            line(hot, "HOT", 2),
+            line(hot, "HOT", 3),
+            line(hot, "HOT", 1),
+        );
+        let outcome = allocate(&mut stock, &[vec![&two], vec![&three], vec![&one]]);
+        assert_eq!(
+            outcome,
+            [
+                Allocation::Fits,
+                Allocation::Fits,
+                Allocation::Short("HOT: 1 wanted, 0 in stock".to_owned())
+            ]
+        );
+        assert_eq!(stock[&hot].units, 0);
+    }
+
+    #[test]
+    fn an_order_is_all_or_nothing() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut stock = stock_of(&[(a, 10, true), (b, 1, true)]);
+        let (lots_of_a, two_b) = (line(a, "A", 4), line(b, "B", 2));
+        let outcome = allocate(&mut stock, &[vec![&lots_of_a, &two_b]]);
+        assert_eq!(
+            outcome,
+            [Allocation::Short("B: 2 wanted, 1 in stock".to_owned())]
+        );
+        assert_eq!((stock[&a].units, stock[&b].units), (10, 1), "nothing taken");
+    }
+
+    #[test]
+    fn a_product_on_two_lines_is_counted_once_in_full() {
+        let a = Uuid::new_v4();
+        let mut stock = stock_of(&[(a, 3, true)]);
+        let (first, second) = (line(a, "A", 2), line(a, "A", 2));
+        let outcome = allocate(&mut stock, &[vec![&first, &second]]);
+        assert!(matches!(outcome[..], [Allocation::Short(_)]), "{outcome:?}");
+        assert_eq!(stock[&a].units, 3);
+    }
+
+    #[test]
+    fn inactive_and_unknown_products_are_no_longer_sold() {
+        let (retired, gone) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut stock = stock_of(&[(retired, 100, false)]);
+        let (old, missing) = (line(retired, "OLD", 1), line(gone, "GONE", 1));
+        let outcome = allocate(&mut stock, &[vec![&old, &missing]]);
+        assert_eq!(
+            outcome,
+            [Allocation::Short(
+                "OLD: no longer sold; GONE: no longer sold".to_owned()
+            )]
+        );
+    }
+}
