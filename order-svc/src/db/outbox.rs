@@ -16,7 +16,9 @@ pub async fn insert<T: Serialize>(
     correlation_id: &str,
 ) -> sqlx::Result<Uuid> {
     let ids = insert_all(tx, kind, &[(payload, saga_id, correlation_id)]).await?;
-    Ok(ids[0])
+    ids.into_iter()
+        .next()
+        .ok_or_else(|| sqlx::Error::Protocol("an outbox insert returned no id".into()))
 }
 
 /// Queues events of type `kind`, each `(payload, saga, correlation id)`,
