@@ -80,7 +80,7 @@ impl Config {
                 .map_err(|e| ConfigError(format!("{name}: {e}")))
         };
         let prefetch = |name: &str| {
-            parse_number(name, "16").and_then(|n| {
+            parse_number(name, "64").and_then(|n| {
                 u16::try_from(n.clamp(1, 1000)).map_err(|e| ConfigError(format!("{name}: {e}")))
             })
         };

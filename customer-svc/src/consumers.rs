@@ -1,46 +1,65 @@
 //! Keeps the order history in sync: consumes `order.confirmed` and
-//! `order.cancelled` from the customer's order-events queue.
+//! `order.cancelled` from the customer's order-events queue. Events that
+//! arrive together are applied in one transaction (a [`Batcher`]); each is
+//! acknowledged once its batch is committed.
 
 use messaging::{
     Broker, ConsumerHandle, DeliveryMeta, Envelope, EventSubscriber, HandlerError,
     contract::{self, OrderCancelled, OrderConfirmed},
+    edge::batch::Batcher,
 };
 use sqlx::PgPool;
 use tracing::{debug, error};
 
-use crate::db::history::{self, Applied};
+use crate::db::history::{self, Applied, OrderChange, OrderEvent};
+
+/// The most events applied in one transaction.
+const MAX_BATCH: usize = 64;
+
+type HistoryWriter = Batcher<OrderEvent, Applied, sqlx::Error>;
 
 /// Starts consuming order events.
 pub fn spawn_order_events(broker: &Broker, pool: PgPool, prefetch: u16) -> ConsumerHandle {
     let queue = contract::customer_order_events_queue(&broker.settings().namespace);
+    let writer: HistoryWriter = Batcher::spawn("order_events", MAX_BATCH, move |batch| {
+        let pool = pool.clone();
+        async move { history::apply_all(&pool, &batch).await }
+    });
     EventSubscriber::spawn(
         broker,
         &queue,
         prefetch,
         move |_meta: DeliveryMeta, event| {
-            let pool = pool.clone();
-            async move { apply(&pool, event).await }
+            let writer = writer.clone();
+            async move { apply(&writer, event).await }
         },
     )
 }
 
 /// Applies one order event; an error returns it to the queue for another try.
-async fn apply(pool: &PgPool, event: Envelope<serde_json::Value>) -> Result<(), HandlerError> {
+async fn apply(
+    writer: &HistoryWriter,
+    event: Envelope<serde_json::Value>,
+) -> Result<(), HandlerError> {
     let message_id = event.message_id.to_string();
-    let outcome = match event.kind.as_str() {
+    let change = match event.kind.as_str() {
         contract::ORDER_CONFIRMED => {
-            let payload: OrderConfirmed = decode(event.payload)?;
-            history::apply_confirmed(pool, &message_id, &payload).await
+            OrderChange::Confirmed(decode::<OrderConfirmed>(event.payload)?)
         }
         contract::ORDER_CANCELLED => {
-            let payload: OrderCancelled = decode(event.payload)?;
-            history::apply_cancelled(pool, &message_id, &payload).await
+            OrderChange::Cancelled(decode::<OrderCancelled>(event.payload)?)
         }
         other => {
             debug!(kind = other, "event of no interest: acknowledged");
             return Ok(());
         }
     };
+    let outcome = writer
+        .submit(OrderEvent {
+            message_id: message_id.clone(),
+            change,
+        })
+        .await;
     match outcome {
         Ok(Applied::Duplicate) => {
             debug!(%message_id, "event already applied");

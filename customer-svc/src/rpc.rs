@@ -1,6 +1,9 @@
 //! The saga participant: serves `customer.verify_or_create` and
 //! `customer.release_credit` on the customer RPC queue. Requests whose caller
 //! gave up are dropped by the messaging layer before they reach these handlers.
+//! Verifications that arrive together are decided in one transaction (a
+//! [`Batcher`]): one commit for every request that came in while the previous
+//! batch was written.
 
 use std::{sync::Arc, time::Duration};
 
@@ -10,28 +13,35 @@ use messaging::{
         self, Money, ReleaseCreditReply, ReleaseCreditRequest, VerifyOrCreateReply,
         VerifyOrCreateRequest,
     },
+    edge::batch::{BatchError, Batcher},
 };
 use sqlx::PgPool;
 use tracing::{error, info};
 
 use crate::db;
 
+/// The most verifications decided in one transaction.
+const MAX_BATCH: usize = 64;
+
 /// What the handlers need.
 #[derive(Clone)]
 pub struct CreditDesk {
     pool: PgPool,
-    default_limit: Money,
-    lease: Duration,
+    verifications: Batcher<VerifyOrCreateRequest, VerifyOrCreateReply, sqlx::Error>,
 }
 
 impl CreditDesk {
     /// Handlers over `pool`, creating customers with `default_limit` and
-    /// holding credit for `lease`.
+    /// holding credit for `lease`. Starts the verification writer.
     pub fn new(pool: PgPool, default_limit: Money, lease: Duration) -> Self {
+        let writer = pool.clone();
+        let verifications = Batcher::spawn("verify_or_create", MAX_BATCH, move |batch| {
+            let pool = writer.clone();
+            async move { db::credit::verify_or_create_all(&pool, &batch, default_limit, lease).await }
+        });
         Self {
             pool,
-            default_limit,
-            lease,
+            verifications,
         }
     }
 
@@ -39,11 +49,18 @@ impl CreditDesk {
         &self,
         request: VerifyOrCreateRequest,
     ) -> Result<VerifyOrCreateReply, HandlerError> {
-        let reply =
-            db::credit::verify_or_create(&self.pool, &request, self.default_limit, self.lease)
-                .await
-                .map_err(internal)?;
-        info!(saga_id = %request.saga_id, amount = %request.amount, ?reply, "verify_or_create answered");
+        let (saga_id, amount) = (request.saga_id, request.amount);
+        let reply = self
+            .verifications
+            .submit(request)
+            .await
+            .map_err(|error| match error {
+                BatchError::Failed(cause) => internal(cause),
+                BatchError::Stopped => {
+                    HandlerError::new("unavailable", "the customer service is shutting down")
+                }
+            })?;
+        info!(%saga_id, %amount, ?reply, "verify_or_create answered");
         Ok(reply)
     }
 

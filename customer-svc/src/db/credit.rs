@@ -5,17 +5,29 @@
 //! a release gives it back, or its lease lapses. A release that finds no row
 //! leaves a `released` row behind, which fences a reserve that arrives later.
 
-use std::time::Duration;
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
 
 use rust_decimal::Decimal;
 use sqlx::{FromRow, PgConnection, PgPool};
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use messaging::contract::{Money, RefusalReason, VerifyOrCreateReply, VerifyOrCreateRequest};
+use messaging::contract::{
+    Money, OrderConfirmed, RefusalReason, VerifyOrCreateReply, VerifyOrCreateRequest,
+};
 
 /// Attempts of a transaction that lost a race before giving up.
 const RACE_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, FromRow)]
+struct ReservationOfSaga {
+    saga_id: Uuid,
+    #[sqlx(flatten)]
+    reservation: Reservation,
+}
 
 #[derive(Debug, FromRow)]
 struct Reservation {
@@ -59,18 +71,21 @@ async fn reservation_for_update(
     .await
 }
 
-/// `customer.verify_or_create`: finds or creates the customer, refuses a
-/// blocked one or one without enough credit, and otherwise holds the amount.
-/// The same saga always gets the answer it got the first time.
-pub async fn verify_or_create(
+/// `customer.verify_or_create` for a batch of requests, in one transaction:
+/// finds or creates each customer, refuses a blocked one or one without
+/// enough credit, and otherwise holds the amount. Requests are decided in
+/// the order given (two sagas of one customer see each other's holds), and
+/// the answers come in that order. The same saga always gets the answer it
+/// got the first time, also when it appears twice in one batch.
+pub async fn verify_or_create_all(
     pool: &PgPool,
-    request: &VerifyOrCreateRequest,
+    requests: &[VerifyOrCreateRequest],
     default_limit: Money,
     lease: Duration,
-) -> sqlx::Result<VerifyOrCreateReply> {
+) -> sqlx::Result<Vec<VerifyOrCreateReply>> {
     let mut attempt = 1;
     loop {
-        match try_verify_or_create(pool, request, default_limit, lease).await {
+        match try_verify_or_create_all(pool, requests, default_limit, lease).await {
             Err(error) if attempt < RACE_ATTEMPTS && lost_race_or_duplicate_saga(&error) => {
                 attempt += 1;
             }
@@ -85,81 +100,205 @@ fn lost_race_or_duplicate_saga(error: &sqlx::Error) -> bool {
     super::lost_a_race(error) || super::violates(error, "credit_reservations_pkey")
 }
 
-async fn try_verify_or_create(
+/// A customer as a batch of verifications sees it, with the holds the batch
+/// has decided so far.
+#[derive(Debug, FromRow)]
+struct Account {
+    id: Uuid,
+    email: String,
+    status: String,
+    credit_limit: Decimal,
+    credit_used: Decimal,
+}
+
+/// A new reservation row.
+struct Decided {
+    saga_id: Uuid,
+    customer_id: Uuid,
+    amount: Decimal,
+    currency: String,
+    refusal: Option<RefusalReason>,
+}
+
+async fn try_verify_or_create_all(
     pool: &PgPool,
-    request: &VerifyOrCreateRequest,
+    requests: &[VerifyOrCreateRequest],
     default_limit: Money,
     lease: Duration,
-) -> sqlx::Result<VerifyOrCreateReply> {
+) -> sqlx::Result<Vec<VerifyOrCreateReply>> {
     let mut tx = pool.begin().await?;
-    if let Some(existing) = reservation_for_update(&mut tx, request.saga_id).await? {
-        tx.commit().await?;
-        return Ok(existing.reply());
-    }
-
-    // Two sagas for one new email: the unique index makes the second insert
-    // wait for the first, then do nothing; both then lock the same row.
-    sqlx::query(
-        "INSERT INTO customers (id, email, name, credit_limit) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (email) DO NOTHING",
+    // Lock order, as everywhere in this service: reservations, then customers.
+    let saga_ids: Vec<Uuid> = requests.iter().map(|r| r.saga_id).collect();
+    let existing: Vec<(Uuid, Reservation)> = sqlx::query_as(
+        "SELECT saga_id, customer_id, amount, state, refusal_reason
+         FROM credit_reservations WHERE saga_id = ANY($1) ORDER BY saga_id FOR UPDATE",
     )
-    .bind(Uuid::now_v7())
-    .bind(request.email.as_str())
-    .bind(request.name.as_str())
-    .bind(default_limit.amount())
-    .execute(&mut *tx)
-    .await?;
-    let (customer_id, status): (Uuid, String) =
-        sqlx::query_as("SELECT id, status FROM customers WHERE email = $1 FOR UPDATE")
-            .bind(request.email.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-
-    let amount = request.amount.amount();
-    let refusal = if status != "active" {
-        Some(RefusalReason::CustomerBlocked)
-    } else {
-        let taken = sqlx::query(
-            "UPDATE customers SET credit_used = credit_used + $2, updated_at = now()
-             WHERE id = $1 AND credit_used + $2 <= credit_limit",
-        )
-        .bind(customer_id)
-        .bind(amount)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        (taken == 0).then_some(RefusalReason::CreditLimitExceeded)
+    .bind(&saga_ids)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|row: ReservationOfSaga| (row.saga_id, row.reservation))
+    .collect();
+    let mut answers: HashMap<Uuid, VerifyOrCreateReply> = existing
+        .iter()
+        .map(|(saga_id, reservation)| (*saga_id, reservation.reply()))
+        .collect();
+    let fresh: Vec<&VerifyOrCreateRequest> = {
+        let mut seen = HashSet::new();
+        requests
+            .iter()
+            .filter(|r| !answers.contains_key(&r.saga_id) && seen.insert(r.saga_id))
+            .collect()
     };
 
-    let lease_seconds = lease.as_secs_f64();
-    sqlx::query(
-        "INSERT INTO credit_reservations
-            (saga_id, customer_id, amount, currency, state, refusal_reason, lease_expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6,
-                 CASE WHEN $5 = 'held' THEN now() + make_interval(secs => $7) END)",
-    )
-    .bind(request.saga_id)
-    .bind(customer_id)
-    .bind(if refusal.is_some() {
-        Decimal::ZERO
-    } else {
-        amount
-    })
-    .bind(&request.currency)
-    .bind(if refusal.is_some() { "refused" } else { "held" })
-    .bind(refusal.map(RefusalReason::code))
-    .bind(lease_seconds)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    if !fresh.is_empty() {
+        // New emails become customers; two sagas for one new email create it
+        // once (the unique index makes a concurrent insert wait, then do
+        // nothing). Sorted, so that two writers insert in the same order.
+        let mut new_customers: Vec<(&str, &str)> = Vec::new();
+        for request in &fresh {
+            if !new_customers
+                .iter()
+                .any(|(e, _)| *e == request.email.as_str())
+            {
+                new_customers.push((request.email.as_str(), request.name.as_str()));
+            }
+        }
+        new_customers.sort_unstable();
+        let ids: Vec<Uuid> = new_customers.iter().map(|_| Uuid::now_v7()).collect();
+        let emails: Vec<&str> = new_customers.iter().map(|(e, _)| *e).collect();
+        let names: Vec<&str> = new_customers.iter().map(|(_, n)| *n).collect();
+        sqlx::query(
+            "INSERT INTO customers (id, email, name, credit_limit)
+             SELECT c.id, c.email, c.name, $4 FROM unnest($1::uuid[], $2::text[], $3::text[])
+                  AS c(id, email, name)
+             ON CONFLICT (email) DO NOTHING",
+        )
+        .bind(&ids)
+        .bind(&emails)
+        .bind(&names)
+        .bind(default_limit.amount())
+        .execute(&mut *tx)
+        .await?;
+        let mut accounts: Vec<Account> = sqlx::query_as(
+            "SELECT id, email, status, credit_limit, credit_used FROM customers
+             WHERE email = ANY($1) ORDER BY id FOR UPDATE",
+        )
+        .bind(&emails)
+        .fetch_all(&mut *tx)
+        .await?;
 
-    Ok(match refusal {
-        None => VerifyOrCreateReply::Reserved { customer_id },
-        Some(reason) => VerifyOrCreateReply::Refused {
-            customer_id: Some(customer_id),
-            reason,
-        },
-    })
+        let decided = decide(&fresh, &mut accounts)?;
+        let charged: Vec<(Uuid, Decimal)> = accounts
+            .iter()
+            .filter_map(|a| {
+                let added: Decimal = decided
+                    .iter()
+                    .filter(|d| d.customer_id == a.id && d.refusal.is_none())
+                    .map(|d| d.amount)
+                    .sum();
+                (added > Decimal::ZERO).then_some((a.id, added))
+            })
+            .collect();
+        sqlx::query(
+            "UPDATE customers c SET credit_used = c.credit_used + t.added, updated_at = now()
+             FROM unnest($1::uuid[], $2::numeric[]) AS t(id, added) WHERE c.id = t.id",
+        )
+        .bind(charged.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .bind(charged.iter().map(|(_, added)| *added).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO credit_reservations
+                (saga_id, customer_id, amount, currency, state, refusal_reason, lease_expires_at)
+             SELECT r.saga_id, r.customer_id, r.amount, r.currency,
+                    CASE WHEN r.refusal IS NULL THEN 'held' ELSE 'refused' END, r.refusal,
+                    CASE WHEN r.refusal IS NULL THEN now() + make_interval(secs => $6) END
+             FROM unnest($1::uuid[], $2::uuid[], $3::numeric[], $4::text[], $5::text[])
+                  AS r(saga_id, customer_id, amount, currency, refusal)",
+        )
+        .bind(decided.iter().map(|d| d.saga_id).collect::<Vec<_>>())
+        .bind(decided.iter().map(|d| d.customer_id).collect::<Vec<_>>())
+        .bind(decided.iter().map(|d| d.amount).collect::<Vec<_>>())
+        .bind(
+            decided
+                .iter()
+                .map(|d| d.currency.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            decided
+                .iter()
+                .map(|d| d.refusal.map(RefusalReason::code))
+                .collect::<Vec<_>>(),
+        )
+        .bind(lease.as_secs_f64())
+        .execute(&mut *tx)
+        .await?;
+        for d in &decided {
+            answers.insert(
+                d.saga_id,
+                match d.refusal {
+                    None => VerifyOrCreateReply::Reserved {
+                        customer_id: d.customer_id,
+                    },
+                    Some(reason) => VerifyOrCreateReply::Refused {
+                        customer_id: Some(d.customer_id),
+                        reason,
+                    },
+                },
+            );
+        }
+    }
+    tx.commit().await?;
+    requests
+        .iter()
+        .map(|r| {
+            answers
+                .get(&r.saga_id)
+                .cloned()
+                .ok_or_else(|| sqlx::Error::Protocol(format!("saga {} was not decided", r.saga_id)))
+        })
+        .collect()
+}
+
+/// Decides each fresh request in order against its customer's status and
+/// credit, counting the holds decided before it.
+fn decide(
+    fresh: &[&VerifyOrCreateRequest],
+    accounts: &mut [Account],
+) -> sqlx::Result<Vec<Decided>> {
+    fresh
+        .iter()
+        .map(|request| {
+            let account = accounts
+                .iter_mut()
+                .find(|a| a.email == request.email.as_str())
+                .ok_or_else(|| {
+                    sqlx::Error::Protocol(format!("no customer for {}", request.email.as_str()))
+                })?;
+            let amount = request.amount.amount();
+            let refusal = if account.status != "active" {
+                Some(RefusalReason::CustomerBlocked)
+            } else if account.credit_used + amount > account.credit_limit {
+                Some(RefusalReason::CreditLimitExceeded)
+            } else {
+                account.credit_used += amount;
+                None
+            };
+            Ok(Decided {
+                saga_id: request.saga_id,
+                customer_id: account.id,
+                amount: if refusal.is_some() {
+                    Decimal::ZERO
+                } else {
+                    amount
+                },
+                currency: request.currency.clone(),
+                refusal,
+            })
+        })
+        .collect()
 }
 
 /// `customer.release_credit`: gives back what the saga holds and returns the
@@ -240,8 +379,54 @@ async fn give_back(tx: &mut PgConnection, customer_id: Uuid, amount: Decimal) ->
     .map(drop)
 }
 
+/// Settles the reservations of confirmed orders, inside `tx`: held ones in
+/// one statement, the rare others (lapsed, missing) one by one.
+pub(crate) async fn settle_all(
+    tx: &mut PgConnection,
+    confirmed: &[&OrderConfirmed],
+) -> sqlx::Result<()> {
+    let saga_ids: Vec<Uuid> = confirmed.iter().map(|e| e.saga_id).collect();
+    let found: Vec<ReservationOfSaga> = sqlx::query_as(
+        "SELECT saga_id, customer_id, amount, state, refusal_reason
+         FROM credit_reservations WHERE saga_id = ANY($1) ORDER BY saga_id FOR UPDATE",
+    )
+    .bind(&saga_ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let held: Vec<Uuid> = found
+        .iter()
+        .filter(|row| row.reservation.state == "held")
+        .map(|row| row.saga_id)
+        .collect();
+    sqlx::query(
+        "UPDATE credit_reservations
+         SET state = 'settled', lease_expires_at = NULL, updated_at = now()
+         WHERE saga_id = ANY($1)",
+    )
+    .bind(&held)
+    .execute(&mut *tx)
+    .await?;
+    for event in confirmed {
+        let state = found
+            .iter()
+            .find(|row| row.saga_id == event.saga_id)
+            .map(|row| row.reservation.state.as_str());
+        if matches!(state, None | Some("lapsed")) {
+            settle(
+                tx,
+                event.saga_id,
+                event.customer_id,
+                event.total.amount(),
+                &event.currency,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 /// Settles the saga's reservation for a confirmed order, inside `tx`.
-pub(crate) async fn settle(
+async fn settle(
     tx: &mut PgConnection,
     saga_id: Uuid,
     customer_id: Uuid,

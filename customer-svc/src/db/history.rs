@@ -3,9 +3,11 @@
 //! together, and a cancellation that overtakes its confirmation leaves the
 //! order cancelled with its credit released.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sqlx::{FromRow, PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{FromRow, PgConnection, PgPool};
 use tracing::warn;
 use uuid::Uuid;
 
@@ -13,8 +15,12 @@ use messaging::contract::{ORDER_CANCELLED, ORDER_CONFIRMED, OrderCancelled, Orde
 
 use super::{credit, inbox};
 
+/// Attempts of a transaction that lost a race (deadlock, serialization)
+/// before giving up.
+const RACE_ATTEMPTS: u32 = 5;
+
 /// What applying an event did.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
     /// The event changed the history.
     Applied,
@@ -24,54 +30,153 @@ pub enum Applied {
     UnknownCustomer,
 }
 
-/// Applies `order.confirmed`.
-pub async fn apply_confirmed(
-    pool: &PgPool,
-    message_id: &str,
-    event: &OrderConfirmed,
-) -> sqlx::Result<Applied> {
-    let mut tx = match begin(pool, message_id, ORDER_CONFIRMED, event.customer_id).await? {
-        Ok(tx) => tx,
-        Err(nothing_to_do) => return Ok(nothing_to_do),
-    };
-    // A cancellation that arrived first already wrote the row as cancelled.
+/// An order event to apply, with its message id (the inbox key).
+#[derive(Debug, Clone)]
+pub struct OrderEvent {
+    /// The message id the inbox deduplicates by.
+    pub message_id: String,
+    /// What happened.
+    pub change: OrderChange,
+}
+
+/// The order events customer-svc keeps the history from.
+#[derive(Debug, Clone)]
+pub enum OrderChange {
+    /// `order.confirmed`.
+    Confirmed(OrderConfirmed),
+    /// `order.cancelled`.
+    Cancelled(OrderCancelled),
+}
+
+impl OrderChange {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Confirmed(_) => ORDER_CONFIRMED,
+            Self::Cancelled(_) => ORDER_CANCELLED,
+        }
+    }
+
+    fn customer_id(&self) -> Uuid {
+        match self {
+            Self::Confirmed(e) => e.customer_id,
+            Self::Cancelled(e) => e.customer_id,
+        }
+    }
+}
+
+/// Applies a batch of order events in one transaction, each exactly once:
+/// the inbox rows, the history rows and the credit changes commit together.
+/// Outcomes come in the order given. Confirmations are written set-based;
+/// cancellations (rare) one by one after them, so a cancellation in the same
+/// batch as its confirmation ends the order cancelled, as in any order.
+pub async fn apply_all(pool: &PgPool, events: &[OrderEvent]) -> sqlx::Result<Vec<Applied>> {
+    let mut attempt = 1;
+    loop {
+        match try_apply_all(pool, events).await {
+            Err(error) if attempt < RACE_ATTEMPTS && super::lost_a_race(&error) => attempt += 1,
+            outcome => return outcome,
+        }
+    }
+}
+
+async fn try_apply_all(pool: &PgPool, events: &[OrderEvent]) -> sqlx::Result<Vec<Applied>> {
+    let mut tx = pool.begin().await?;
+    let mut outcomes = vec![Applied::Duplicate; events.len()];
+
+    // The inbox: the first delivery of each message id, once even within the batch.
+    let mut seen = HashSet::new();
+    let firsts: Vec<usize> = (0..events.len())
+        .filter(|&i| seen.insert(events[i].message_id.as_str()))
+        .collect();
+    let messages: Vec<(&str, &str)> = firsts
+        .iter()
+        .map(|&i| (events[i].message_id.as_str(), events[i].change.kind()))
+        .collect();
+    let fresh = inbox::first_times(&mut tx, &messages).await?;
+    let to_apply: Vec<usize> = firsts
+        .into_iter()
+        .filter(|&i| fresh.contains(&events[i].message_id))
+        .collect();
+
+    // An event for a customer that no longer exists keeps its inbox row, so
+    // that it is not retried, and changes nothing else.
+    let customers: Vec<Uuid> = to_apply
+        .iter()
+        .map(|&i| events[i].change.customer_id())
+        .collect();
+    let known: HashSet<Uuid> = sqlx::query_scalar("SELECT id FROM customers WHERE id = ANY($1)")
+        .bind(&customers)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+    let mut confirmed = Vec::new();
+    let mut cancelled = Vec::new();
+    for i in to_apply {
+        let event = &events[i];
+        if !known.contains(&event.change.customer_id()) {
+            warn!(customer_id = %event.change.customer_id(), message_id = %event.message_id,
+                  message_type = event.change.kind(), "event for an unknown customer: skipped");
+            outcomes[i] = Applied::UnknownCustomer;
+            continue;
+        }
+        outcomes[i] = Applied::Applied;
+        match &event.change {
+            OrderChange::Confirmed(e) => confirmed.push(e),
+            OrderChange::Cancelled(e) => cancelled.push(e),
+        }
+    }
+
+    if !confirmed.is_empty() {
+        add_confirmed(&mut tx, &confirmed).await?;
+        credit::settle_all(&mut tx, &confirmed).await?;
+    }
+    for event in cancelled {
+        add_cancelled(&mut tx, event).await?;
+        credit::release_held(&mut tx, event.saga_id, true).await?;
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// History rows for confirmed orders; a cancellation that arrived first
+/// already wrote its row as cancelled, and keeps it.
+async fn add_confirmed(tx: &mut PgConnection, events: &[&OrderConfirmed]) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO order_history
             (order_id, customer_id, saga_id, status, total, currency, item_count, placed_at)
-         VALUES ($1, $2, $3, 'confirmed', $4, $5, $6, $7)
+         SELECT h.order_id, h.customer_id, h.saga_id, 'confirmed', h.total, h.currency,
+                h.item_count, h.placed_at
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::numeric[], $5::text[],
+                     $6::int[], $7::timestamptz[])
+              AS h(order_id, customer_id, saga_id, total, currency, item_count, placed_at)
          ON CONFLICT (order_id) DO NOTHING",
     )
-    .bind(event.order_id)
-    .bind(event.customer_id)
-    .bind(event.saga_id)
-    .bind(event.total.amount())
-    .bind(&event.currency)
-    .bind(i32::try_from(event.item_count).unwrap_or(i32::MAX))
-    .bind(event.placed_at)
-    .execute(&mut *tx)
-    .await?;
-    credit::settle(
-        &mut tx,
-        event.saga_id,
-        event.customer_id,
-        event.total.amount(),
-        &event.currency,
+    .bind(events.iter().map(|e| e.order_id).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.customer_id).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.saga_id).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.total.amount()).collect::<Vec<_>>())
+    .bind(
+        events
+            .iter()
+            .map(|e| e.currency.as_str())
+            .collect::<Vec<_>>(),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Applied::Applied)
+    .bind(
+        events
+            .iter()
+            .map(|e| i32::try_from(e.item_count).unwrap_or(i32::MAX))
+            .collect::<Vec<_>>(),
+    )
+    .bind(events.iter().map(|e| e.placed_at).collect::<Vec<_>>())
+    .execute(tx)
+    .await
+    .map(drop)
 }
 
-/// Applies `order.cancelled`.
-pub async fn apply_cancelled(
-    pool: &PgPool,
-    message_id: &str,
-    event: &OrderCancelled,
-) -> sqlx::Result<Applied> {
-    let mut tx = match begin(pool, message_id, ORDER_CANCELLED, event.customer_id).await? {
-        Ok(tx) => tx,
-        Err(nothing_to_do) => return Ok(nothing_to_do),
-    };
+/// The history row of a cancelled order (written cancelled when the
+/// cancellation overtook the confirmation).
+async fn add_cancelled(tx: &mut PgConnection, event: &OrderCancelled) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO order_history
             (order_id, customer_id, saga_id, status, total, currency, item_count, placed_at)
@@ -85,40 +190,9 @@ pub async fn apply_cancelled(
     .bind(&event.currency)
     .bind(i32::try_from(event.item_count).unwrap_or(i32::MAX))
     .bind(event.placed_at)
-    .execute(&mut *tx)
-    .await?;
-    credit::release_held(&mut tx, event.saga_id, true).await?;
-    tx.commit().await?;
-    Ok(Applied::Applied)
-}
-
-/// Opens the transaction that applies an event and records it in the inbox;
-/// or says why there is nothing to do: the event was applied before, or its
-/// customer no longer exists (then the inbox row is kept, so it is not retried).
-async fn begin(
-    pool: &PgPool,
-    message_id: &str,
-    message_type: &str,
-    customer_id: Uuid,
-) -> sqlx::Result<Result<Transaction<'static, Postgres>, Applied>> {
-    let mut tx = pool.begin().await?;
-    if !inbox::first_time(&mut tx, message_id, message_type).await? {
-        return Ok(Err(Applied::Duplicate));
-    }
-    if !customer_exists(&mut tx, customer_id).await? {
-        tx.commit().await?;
-        warn!(%customer_id, %message_id, message_type, "event for an unknown customer: skipped");
-        return Ok(Err(Applied::UnknownCustomer));
-    }
-    Ok(Ok(tx))
-}
-
-async fn customer_exists(tx: &mut PgConnection, customer_id: Uuid) -> sqlx::Result<bool> {
-    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM customers WHERE id = $1 FOR SHARE")
-        .bind(customer_id)
-        .fetch_optional(tx)
-        .await?;
-    Ok(found.is_some())
+    .execute(tx)
+    .await
+    .map(drop)
 }
 
 /// One order in a customer's history.

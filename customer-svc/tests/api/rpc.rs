@@ -173,6 +173,33 @@ async fn concurrent_sagas_for_one_new_email_create_one_customer() {
 }
 
 #[tokio::test]
+async fn concurrent_sagas_of_one_customer_never_hold_more_than_its_limit() {
+    // Verifications that arrive together are decided in one transaction,
+    // each against the holds decided before it in that batch.
+    let app = TestApp::spawn_with(&[("DEFAULT_CREDIT_LIMIT", "50.00")]).await;
+
+    let calls = (0..20)
+        .map(|_| app.verify_or_create(Uuid::new_v4(), "frugal@example.com", "Frugal", "10.00"));
+    let replies = futures_util::future::join_all(calls).await;
+
+    let mut reserved = 0;
+    for reply in replies {
+        match reply.unwrap() {
+            VerifyOrCreateReply::Reserved { .. } => reserved += 1,
+            VerifyOrCreateReply::Refused { reason, .. } => {
+                assert_eq!(
+                    reason,
+                    messaging::contract::RefusalReason::CreditLimitExceeded
+                )
+            }
+        }
+    }
+    assert_eq!(reserved, 5, "50.00 holds five sagas of 10.00");
+    assert_eq!(app.credit_available("frugal@example.com").await, "0.00");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_release_gives_the_credit_back_once() {
     let app = TestApp::spawn().await;
     let saga = Uuid::new_v4();

@@ -5,6 +5,7 @@
 //! Each service adds only its own routes.
 
 pub mod auth;
+pub mod batch;
 pub mod database;
 pub mod error;
 pub mod fields;

@@ -21,10 +21,21 @@ use uuid::Uuid;
 use messaging::contract::{self, Money, OrderConfirmed};
 
 use super::{
+    orders::{self, OrderRecord},
     outbox,
     sagas::{self, SAGA_COLUMNS, SagaRow, compensate_in, plan},
 };
 use crate::{domain::order::RejectionReason, saga::state::Event};
+
+/// What steps 3 and 4 did to one saga, and its order as the transaction
+/// that did it read it (for the checkout's answer) when the saga ended there.
+#[derive(Debug)]
+pub struct Confirmation {
+    /// What happened.
+    pub outcome: StockOutcome,
+    /// The order after it, when `outcome` ended the checkout.
+    pub record: Option<OrderRecord>,
+}
 
 /// What steps 3 and 4 did to one saga.
 #[derive(Debug, PartialEq, Eq)]
@@ -51,12 +62,13 @@ pub struct Verified {
 /// stock is taken and each order confirmed (or compensation started). The
 /// outcomes come in the order of `batch`; a saga that moved on meanwhile, or
 /// whose lease `owner` lost to another instance, is `Superseded` and left
-/// as it was. The sagas must be distinct.
+/// as it was. The orders whose checkout ended are read back in the same
+/// transaction, for their answers. The sagas must be distinct.
 pub async fn verified_then_reserve_stock(
     pool: &PgPool,
     batch: &[Verified],
     owner: &str,
-) -> sqlx::Result<Vec<StockOutcome>> {
+) -> sqlx::Result<Vec<Confirmation>> {
     let transitions = batch
         .iter()
         .map(|verified| {
@@ -93,12 +105,31 @@ pub async fn verified_then_reserve_stock(
     let mut outcomes = reserve_stock_in(&mut tx, &at_reserve_stock)
         .await?
         .into_iter();
-    tx.commit().await?;
-    Ok(moved
+    let outcomes: Vec<StockOutcome> = moved
         .iter()
         .map(|row| match row {
             Some(_) => outcomes.next().unwrap_or(StockOutcome::Superseded),
             None => StockOutcome::Superseded,
+        })
+        .collect();
+    let ended: Vec<Uuid> = batch
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, outcome)| **outcome != StockOutcome::Superseded)
+        .map(|(verified, _)| verified.saga.order_id)
+        .collect();
+    let mut records: HashMap<Uuid, OrderRecord> = orders::records_in(&mut tx, &ended)
+        .await?
+        .into_iter()
+        .map(|record| (record.order.id, record))
+        .collect();
+    tx.commit().await?;
+    Ok(batch
+        .iter()
+        .zip(outcomes)
+        .map(|(verified, outcome)| Confirmation {
+            record: records.remove(&verified.saga.order_id),
+            outcome,
         })
         .collect())
 }

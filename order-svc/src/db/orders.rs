@@ -1,7 +1,7 @@
-//! Orders: recording a checkout (order, lines, saga, idempotency key, in one
-//! transaction), reading them back with their saga timeline, and cancelling.
+//! Orders: recording checkouts (orders, lines, sagas, idempotency keys, a
+//! batch of checkouts in one transaction), reading them back with their saga timeline, and cancelling.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -10,7 +10,12 @@ use uuid::Uuid;
 
 use messaging::contract::{self, Money, OrderCancelled};
 
-use super::{outbox, products::ProductRow, sagas};
+use super::{
+    outbox,
+    products::ProductRow,
+    sagas::{self, SagaLease, SagaRow},
+};
+use crate::domain::checkout::{Priced, PricedLine};
 
 /// An order as stored.
 #[derive(Debug, Clone, FromRow)]
@@ -69,226 +74,306 @@ pub struct StepRow {
     pub detail: Option<String>,
 }
 
-/// A line priced from the catalogue, ready to record.
-#[derive(Debug, Clone)]
-pub struct PricedLine {
-    /// The product.
-    pub product_id: Uuid,
-    /// Its sku.
-    pub sku: String,
-    /// Its name.
-    pub name: String,
-    /// Units.
-    pub quantity: i32,
-    /// Its current price.
-    pub unit_price: Decimal,
-}
-
 /// Everything a new checkout records.
-#[derive(Debug)]
-pub struct NewCheckout<'a> {
+#[derive(Debug, Clone)]
+pub struct NewCheckout {
     /// The new order's id.
     pub order_id: Uuid,
     /// The new saga's id.
     pub saga_id: Uuid,
     /// Customer email.
-    pub email: &'a str,
+    pub email: String,
     /// Customer name.
-    pub name: &'a str,
+    pub name: String,
     /// The products asked for, in the request's order.
-    pub products: &'a [Uuid],
+    pub products: Vec<Uuid>,
     /// `Idempotency-Key` and the request's fingerprint.
-    pub idempotency: Option<(&'a str, &'a str)>,
-    /// The instance that will drive the saga.
-    pub lease_owner: &'a str,
-    /// How long it owns the saga.
-    pub lease: Duration,
-    /// How long step 2 may take.
-    pub step_timeout: Duration,
+    pub idempotency: Option<(String, String)>,
 }
 
-/// A checkout's lines priced from the catalogue, as the recording
-/// transaction read it.
-#[derive(Debug)]
-pub struct Priced {
-    /// The lines, in the request's order.
-    pub lines: Vec<PricedLine>,
-    /// Their currency.
-    pub currency: String,
-    /// The order's total.
-    pub total: Money,
-}
-
-/// What recording a checkout found.
-#[derive(Debug)]
-pub enum Recorded {
-    /// A new order, its saga as recorded (leased to the recording instance),
-    /// and its prices.
-    New(sagas::SagaRow, Priced),
-    /// The `Idempotency-Key` was used before with the same request: that order.
-    Existing(Uuid),
-}
-
-/// What recording a checkout can run into; `E` is why pricing refused it.
+/// The `Idempotency-Key` was used before with another request.
 #[derive(Debug, thiserror::Error)]
-pub enum RecordError<E: std::fmt::Debug> {
-    /// The `Idempotency-Key` was used before with another request.
-    #[error("this Idempotency-Key was used with a different request")]
-    KeyReused,
-    /// The lines could not be priced (unknown products, for example).
-    #[error("the checkout could not be priced: {0:?}")]
-    Unpriceable(E),
-    /// The database failed.
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
+#[error("this Idempotency-Key was used with a different request")]
+pub struct KeyReused;
 
-/// Step 1 of the saga, in one transaction: the products read and the lines
-/// priced by `price`, then the order (`pending`), its lines, its saga state
-/// and the idempotency key. A checkout `price` refuses records nothing.
-pub async fn record_checkout<E: std::fmt::Debug>(
-    pool: &PgPool,
-    new: &NewCheckout<'_>,
-    price: impl FnOnce(&[ProductRow]) -> Result<Priced, E>,
-) -> Result<Recorded, RecordError<E>> {
-    if let Some((key, fingerprint)) = new.idempotency
-        && let Some(existing) = order_for_key(pool, key, fingerprint).await?
-    {
-        return Ok(Recorded::Existing(existing));
-    }
-    match try_record(pool, new, price).await {
-        Err(RecordError::Db(error)) if super::violates(&error, "idempotency_keys_pkey") => {
-            // The same key raced us and won: answer with its order.
-            let (key, fingerprint) = new.idempotency.unwrap_or_default();
-            match order_for_key(pool, key, fingerprint).await? {
-                Some(existing) => Ok(Recorded::Existing(existing)),
-                None => Err(RecordError::Db(error)),
-            }
-        }
-        other => other,
-    }
-}
-
-async fn order_for_key<E: std::fmt::Debug>(
+/// The order an `Idempotency-Key` recorded, if the key was used before with
+/// the same request (`fingerprint`).
+pub async fn order_for_key(
     pool: &PgPool,
     key: &str,
     fingerprint: &str,
-) -> Result<Option<Uuid>, RecordError<E>> {
+) -> sqlx::Result<Result<Option<Uuid>, KeyReused>> {
     let found: Option<(String, Uuid)> =
         sqlx::query_as("SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1")
             .bind(key)
             .fetch_optional(pool)
             .await?;
-    match found {
+    Ok(match found {
         Some((hash, order_id)) if hash == fingerprint => Ok(Some(order_id)),
-        Some(_) => Err(RecordError::KeyReused),
+        Some(_) => Err(KeyReused),
         None => Ok(None),
-    }
+    })
 }
 
-async fn try_record<E: std::fmt::Debug>(
+/// Step 1 of the saga for a batch of checkouts, in one transaction: their
+/// products read once and each checkout priced by `price` (`T` is what
+/// pricing needs), then the orders (`pending`), their lines, their sagas
+/// (leased as `lease` says), the first timeline entries and the idempotency
+/// keys, one statement each. A checkout `price` refuses records nothing;
+/// the outcomes come in the order given.
+pub async fn record_checkouts<T, E>(
     pool: &PgPool,
-    new: &NewCheckout<'_>,
-    price: impl FnOnce(&[ProductRow]) -> Result<Priced, E>,
-) -> Result<Recorded, RecordError<E>> {
+    lease: &SagaLease,
+    batch: &[(NewCheckout, T)],
+    price: impl Fn(&T, &[ProductRow]) -> Result<Priced, E>,
+) -> sqlx::Result<Vec<Result<(SagaRow, Priced), E>>> {
     let mut tx = pool.begin().await?;
+    let mut wanted: Vec<Uuid> = batch
+        .iter()
+        .flat_map(|(new, _)| new.products.iter().copied())
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
     let catalogue: Vec<ProductRow> =
         sqlx::query_as("SELECT * FROM products WHERE id = ANY($1) AND active")
-            .bind(new.products)
+            .bind(&wanted)
             .fetch_all(&mut *tx)
             .await?;
-    // Refused: the transaction is dropped, so nothing is written.
-    let priced = price(&catalogue).map_err(RecordError::Unpriceable)?;
-    let lines = &priced.lines;
-    let currency = priced.currency.as_str();
-    let total = priced.total.amount();
+    let outcomes: Vec<Result<Priced, E>> = batch
+        .iter()
+        .map(|(new, request)| {
+            let mine: Vec<ProductRow> = catalogue
+                .iter()
+                .filter(|p| new.products.contains(&p.id))
+                .cloned()
+                .collect();
+            price(request, &mine)
+        })
+        .collect();
+    let priced: Vec<(&NewCheckout, &Priced)> = batch
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|((new, _), outcome)| outcome.as_ref().ok().map(|p| (new, p)))
+        .collect();
+    let mut sagas = insert_checkouts(&mut tx, lease, &priced).await?;
+    // Refused checkouts alone: the transaction wrote nothing, nothing to commit.
+    if !priced.is_empty() {
+        tx.commit().await?;
+    }
+    batch
+        .iter()
+        .zip(outcomes)
+        .map(|((new, _), outcome)| match outcome {
+            Ok(priced) => sagas
+                .remove(&new.saga_id)
+                .map(|saga| Ok((saga, priced)))
+                .ok_or_else(|| sqlx::Error::Protocol(format!("saga {} not recorded", new.saga_id))),
+            Err(refusal) => Ok(Err(refusal)),
+        })
+        .collect()
+}
+
+/// Writes priced checkouts inside `tx`: orders, lines, sagas, timelines and
+/// idempotency keys, one statement each. Returns the sagas by id.
+async fn insert_checkouts(
+    tx: &mut PgConnection,
+    lease: &SagaLease,
+    checkouts: &[(&NewCheckout, &Priced)],
+) -> sqlx::Result<HashMap<Uuid, SagaRow>> {
+    if checkouts.is_empty() {
+        return Ok(HashMap::new());
+    }
     sqlx::query(
         "INSERT INTO orders (id, customer_email, customer_name, status, total, currency)
-         VALUES ($1, $2, $3, 'pending', $4, $5)",
+         SELECT o.id, o.email, o.name, 'pending', o.total, o.currency
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::text[])
+              AS o(id, email, name, total, currency)",
     )
-    .bind(new.order_id)
-    .bind(new.email)
-    .bind(new.name)
-    .bind(total)
-    .bind(currency)
+    .bind(
+        checkouts
+            .iter()
+            .map(|(n, _)| n.order_id)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        checkouts
+            .iter()
+            .map(|(n, _)| n.email.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        checkouts
+            .iter()
+            .map(|(n, _)| n.name.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        checkouts
+            .iter()
+            .map(|(_, p)| p.total.amount())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        checkouts
+            .iter()
+            .map(|(_, p)| p.currency.as_str())
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *tx)
     .await?;
-    let line_numbers: Vec<i32> = (1..).take(lines.len()).collect();
+
+    let lines: Vec<(Uuid, i32, &PricedLine)> = checkouts
+        .iter()
+        .flat_map(|(new, priced)| {
+            (1..)
+                .zip(&priced.lines)
+                .map(move |(no, line)| (new.order_id, no, line))
+        })
+        .collect();
     sqlx::query(
         "INSERT INTO order_lines
             (order_id, line_no, product_id, sku, name, quantity, unit_price, line_total)
-         SELECT $1, l.no, l.product_id, l.sku, l.name, l.quantity, l.unit_price,
+         SELECT l.order_id, l.no, l.product_id, l.sku, l.name, l.quantity, l.unit_price,
                 l.unit_price * l.quantity
-         FROM unnest($2::int[], $3::uuid[], $4::text[], $5::text[], $6::int[], $7::numeric[])
-              AS l(no, product_id, sku, name, quantity, unit_price)",
+         FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::int[],
+                     $7::numeric[])
+              AS l(order_id, no, product_id, sku, name, quantity, unit_price)",
     )
-    .bind(new.order_id)
-    .bind(&line_numbers)
-    .bind(lines.iter().map(|l| l.product_id).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.sku.clone()).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.unit_price).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(order, _, _)| *order).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, no, _)| *no).collect::<Vec<_>>())
+    .bind(
+        lines
+            .iter()
+            .map(|(_, _, l)| l.product_id)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        lines
+            .iter()
+            .map(|(_, _, l)| l.sku.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        lines
+            .iter()
+            .map(|(_, _, l)| l.name.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(lines.iter().map(|(_, _, l)| l.quantity).collect::<Vec<_>>())
+    .bind(
+        lines
+            .iter()
+            .map(|(_, _, l)| l.unit_price)
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *tx)
     .await?;
-    let saga = sagas::insert(
-        &mut tx,
-        new.saga_id,
-        new.order_id,
-        new.lease_owner,
-        new.lease,
-        new.step_timeout,
-    )
-    .await?;
-    let units: i32 = lines.iter().map(|l| l.quantity).sum();
-    sagas::log_step(
-        &mut tx,
-        new.saga_id,
-        "record_order",
-        "completed",
-        &format!(
-            "order recorded as pending: {units} unit(s), total {total:.2} {}",
-            currency
-        ),
-    )
-    .await?;
-    if let Some((key, fingerprint)) = new.idempotency {
+
+    let pairs: Vec<(Uuid, Uuid)> = checkouts
+        .iter()
+        .map(|(new, _)| (new.saga_id, new.order_id))
+        .collect();
+    let sagas = sagas::insert_all(&mut *tx, &pairs, lease).await?;
+
+    let details: Vec<String> = checkouts
+        .iter()
+        .map(|(_, priced)| {
+            let units: i32 = priced.lines.iter().map(|l| l.quantity).sum();
+            format!(
+                "order recorded as pending: {units} unit(s), total {:.2} {}",
+                priced.total.amount(),
+                priced.currency
+            )
+        })
+        .collect();
+    let entries: Vec<(Uuid, &str, &str, &str)> = checkouts
+        .iter()
+        .zip(&details)
+        .map(|((new, _), detail)| (new.saga_id, "record_order", "completed", detail.as_str()))
+        .collect();
+    sagas::log_steps(&mut *tx, &entries).await?;
+
+    let keyed: Vec<(&str, &str, Uuid)> = checkouts
+        .iter()
+        .filter_map(|(new, _)| {
+            new.idempotency
+                .as_ref()
+                .map(|(key, fingerprint)| (key.as_str(), fingerprint.as_str(), new.order_id))
+        })
+        .collect();
+    if !keyed.is_empty() {
         sqlx::query(
-            "INSERT INTO idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3)",
+            "INSERT INTO idempotency_keys (key, request_hash, order_id)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[])",
         )
-        .bind(key)
-        .bind(fingerprint)
-        .bind(new.order_id)
+        .bind(keyed.iter().map(|(k, _, _)| *k).collect::<Vec<_>>())
+        .bind(keyed.iter().map(|(_, f, _)| *f).collect::<Vec<_>>())
+        .bind(keyed.iter().map(|(_, _, o)| *o).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
-    Ok(Recorded::New(saga, priced))
+    Ok(sagas.into_iter().map(|saga| (saga.id, saga)).collect())
+}
+
+/// An order with its lines and its saga's timeline: what `GET
+/// /api/v1/orders/{id}` and a checkout answer.
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    /// The order.
+    pub order: OrderRow,
+    /// Its lines, in the order of the request.
+    pub lines: Vec<LineRow>,
+    /// Its saga's timeline, oldest first.
+    pub steps: Vec<StepRow>,
 }
 
 /// An order with its lines and its saga's timeline.
-pub async fn get(
-    pool: &PgPool,
-    id: Uuid,
-) -> sqlx::Result<Option<(OrderRow, Vec<LineRow>, Vec<StepRow>)>> {
+pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<OrderRecord>> {
     let mut tx = super::snapshot(pool).await?;
-    let Some(order) = sqlx::query_as::<_, OrderRow>("SELECT * FROM orders WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let lines = lines_of(&mut tx, &[id]).await?;
-    let steps = sqlx::query_as(
-        "SELECT s.step, s.status, s.at, s.detail
+    Ok(records_in(&mut tx, &[id]).await?.pop())
+}
+
+/// The orders `ids` that exist, with their lines and timelines, as `tx`
+/// sees them: three statements however many.
+pub async fn records_in(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<OrderRecord>> {
+    let orders: Vec<OrderRow> = sqlx::query_as("SELECT * FROM orders WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(&mut *tx)
+        .await?;
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut lines: HashMap<Uuid, Vec<LineRow>> = HashMap::new();
+    for line in lines_of(&mut *tx, ids).await? {
+        lines.entry(line.order_id).or_default().push(line);
+    }
+    let mut steps: HashMap<Uuid, Vec<StepRow>> = HashMap::new();
+    let rows: Vec<StepOfOrder> = sqlx::query_as(
+        "SELECT g.order_id, s.step, s.status, s.at, s.detail
          FROM saga_steps s JOIN sagas g ON g.id = s.saga_id
-         WHERE g.order_id = $1 ORDER BY s.id",
+         WHERE g.order_id = ANY($1) ORDER BY s.id",
     )
-    .bind(id)
+    .bind(ids)
     .fetch_all(&mut *tx)
     .await?;
-    Ok(Some((order, lines, steps)))
+    for row in rows {
+        steps.entry(row.order_id).or_default().push(row.step);
+    }
+    Ok(orders
+        .into_iter()
+        .map(|order| OrderRecord {
+            lines: lines.remove(&order.id).unwrap_or_default(),
+            steps: steps.remove(&order.id).unwrap_or_default(),
+            order,
+        })
+        .collect())
+}
+
+#[derive(FromRow)]
+struct StepOfOrder {
+    order_id: Uuid,
+    #[sqlx(flatten)]
+    step: StepRow,
 }
 
 async fn lines_of(tx: &mut PgConnection, orders: &[Uuid]) -> sqlx::Result<Vec<LineRow>> {

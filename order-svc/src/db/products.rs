@@ -179,3 +179,25 @@ pub async fn retire(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
             .rows_affected();
     Ok(retired == 1)
 }
+
+impl crate::domain::checkout::CatalogueEntry for ProductRow {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn sku(&self) -> &str {
+        &self.sku
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn price(&self) -> Decimal {
+        self.price
+    }
+
+    fn currency(&self) -> &str {
+        &self.currency
+    }
+}

@@ -46,28 +46,39 @@ fn seconds(duration: Duration) -> f64 {
 pub(crate) const SAGA_COLUMNS: &str =
     "id, order_id, step, status, attempt, deadline, customer_id, reason";
 
-/// Inserts a new saga at step `verify_customer`, leased to `owner`: the
-/// instance that records a checkout drives its saga without claiming it.
-pub(crate) async fn insert(
+/// How the recording instance holds the sagas it records: it drives them
+/// without claiming them.
+#[derive(Debug, Clone)]
+pub struct SagaLease {
+    /// The instance that will drive the sagas.
+    pub owner: String,
+    /// How long it owns them.
+    pub lease: Duration,
+    /// How long step 2 may take.
+    pub step_timeout: Duration,
+}
+
+/// Inserts new sagas `(saga, order)` at step `verify_customer`, leased as
+/// `lease` says: the instance that records a checkout drives its saga
+/// without claiming it. One statement however many.
+pub(crate) async fn insert_all(
     tx: &mut PgConnection,
-    saga_id: Uuid,
-    order_id: Uuid,
-    owner: &str,
-    lease: Duration,
-    step_timeout: Duration,
-) -> sqlx::Result<SagaRow> {
+    sagas: &[(Uuid, Uuid)],
+    lease: &SagaLease,
+) -> sqlx::Result<Vec<SagaRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO sagas (id, order_id, step, status, attempt, deadline, lease_owner, lease_expires_at)
-         VALUES ($1, $2, 'verify_customer', 'running', 1,
-                 now() + make_interval(secs => $4), $3, now() + make_interval(secs => $5))
+         SELECT s.id, s.order_id, 'verify_customer', 'running', 1,
+                now() + make_interval(secs => $4), $3, now() + make_interval(secs => $5)
+         FROM unnest($1::uuid[], $2::uuid[]) AS s(id, order_id)
          RETURNING {SAGA_COLUMNS}"
     )))
-    .bind(saga_id)
-    .bind(order_id)
-    .bind(owner)
-    .bind(seconds(step_timeout))
-    .bind(seconds(lease))
-    .fetch_one(tx)
+    .bind(sagas.iter().map(|(saga, _)| *saga).collect::<Vec<_>>())
+    .bind(sagas.iter().map(|(_, order)| *order).collect::<Vec<_>>())
+    .bind(&lease.owner)
+    .bind(seconds(lease.step_timeout))
+    .bind(seconds(lease.lease))
+    .fetch_all(tx)
     .await
 }
 

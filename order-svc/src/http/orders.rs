@@ -1,16 +1,15 @@
 //! `/api/v1/orders`: checkout (runs the saga), list, get with the saga's
 //! timeline, cancel.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use rust_decimal::Decimal;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tokio::time::Instant;
 use uuid::Uuid;
 use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
 
 use messaging::{
-    contract::{Money, VerifyOrCreateRequest},
+    contract::VerifyOrCreateRequest,
     edge::{
         error::ApiError,
         json,
@@ -20,13 +19,9 @@ use messaging::{
 
 use super::{AppState, views::OrderView, with_state};
 use crate::{
-    db::{
-        orders::{
-            self, Cancelled, NewCheckout, OrderFilter, Priced, PricedLine, RecordError, Recorded,
-        },
-        products::ProductRow,
-    },
+    db::orders::{self, Cancelled, NewCheckout, OrderFilter, OrderRecord},
     domain::{checkout::CheckoutRequest, order::OrderStatus},
+    saga::{RecordError, Recorded, Signal},
 };
 
 /// How often a waiting checkout looks at its order when no signal arrives
@@ -82,59 +77,50 @@ async fn checkout(
     let order_id = Uuid::now_v7();
     let saga_id = Uuid::now_v7();
     let fingerprint = request.fingerprint();
-    let settings = state.coordinator.settings();
     let new = NewCheckout {
         order_id,
         saga_id,
-        email: request.email.as_str(),
-        name: request.name.as_str(),
-        products: &request
-            .lines
-            .iter()
-            .map(|line| line.product_id)
-            .collect::<Vec<_>>(),
-        idempotency: key.as_deref().map(|k| (k, fingerprint.as_str())),
-        lease_owner: &settings.instance_id,
-        lease: settings.lease,
-        step_timeout: settings.rpc_timeout,
+        email: request.email.as_str().to_owned(),
+        name: request.name.as_str().to_owned(),
+        products: request.lines.iter().map(|line| line.product_id).collect(),
+        idempotency: key.map(|k| (k, fingerprint)),
     };
-    let waiters = state.coordinator.waiters();
-    let recorded =
-        orders::record_checkout(&state.pool, &new, |catalogue| price(&request, catalogue)).await;
-    let (order_id, signal) = match recorded {
-        Ok(Recorded::New(saga, priced)) => {
+    let coordinator = &state.coordinator;
+    let waiters = coordinator.waiters();
+    let (email, name) = (request.email.clone(), request.name.clone());
+    let (order_id, signal, fresh) = match coordinator
+        .recorder()
+        .record(new, request)
+        .await
+        .map_err(ApiError::from)?
+    {
+        Recorded::New(saga, priced) => {
             // Subscribed before the saga starts, so that its end cannot be missed.
             let signal = waiters.subscribe(order_id);
             let verification = VerifyOrCreateRequest {
                 saga_id,
-                email: request.email.clone(),
-                name: request.name.clone(),
+                email,
+                name,
                 amount: priced.total,
                 currency: priced.currency,
             };
-            state.coordinator.drive_recorded(saga, verification);
-            (order_id, signal)
+            coordinator.drive_recorded(saga, verification);
+            (order_id, signal, true)
         }
-        Ok(Recorded::Existing(existing)) => (existing, waiters.subscribe(existing)),
-        Err(RecordError::KeyReused) => {
-            return Err(ApiError::Unprocessable {
-                code: "idempotency_key_reused",
-                message: "this Idempotency-Key was already used with a different request".into(),
-            }
-            .into());
-        }
-        Err(RecordError::Unpriceable(refusal)) => return Err(refusal.into()),
-        Err(RecordError::Db(cause)) => return Err(ApiError::from(cause).into()),
+        Recorded::Existing(existing) => (existing, waiters.subscribe(existing), false),
     };
 
-    let fresh = order_id == new.order_id;
-    let ended = wait_for_end(&state, order_id, signal, !fresh).await?;
-    let (order, lines, steps) = orders::get(&state.pool, order_id)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or_else(|| ApiError::internal("recorded order vanished"))?;
+    let (ended, record) = wait_for_end(&state, order_id, signal, !fresh).await?;
+    let record = match record {
+        // The transaction that ended the saga read the order: no second read.
+        Some(record) => Arc::unwrap_or_clone(record),
+        None => orders::get(&state.pool, order_id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::internal("recorded order vanished"))?,
+    };
     metrics::histogram!("checkout_duration_seconds").record(started.elapsed().as_secs_f64());
-    let view = OrderView::new(order, lines, Some(steps));
+    let view = OrderView::new(record.order, record.lines, Some(record.steps));
     let location = format!("/api/v1/orders/{}", view.id());
     let status = if ended {
         StatusCode::CREATED
@@ -145,66 +131,31 @@ async fn checkout(
     Ok(warp::reply::with_header(reply, "location", location).into_response())
 }
 
-/// Prices every line from the catalogue (never from the request), as the
-/// recording transaction read it: unknown or retired products, mixed
-/// currencies or an absurd total are a 422.
-fn price(request: &CheckoutRequest, catalogue: &[ProductRow]) -> Result<Priced, ApiError> {
-    let mut unknown = Map::new();
-    let mut lines = Vec::with_capacity(request.lines.len());
-    for (index, line) in request.lines.iter().enumerate() {
-        match catalogue.iter().find(|p| p.id == line.product_id) {
-            Some(product) => lines.push(PricedLine {
-                product_id: product.id,
-                sku: product.sku.clone(),
-                name: product.name.clone(),
-                quantity: i32::try_from(line.quantity).unwrap_or(i32::MAX),
-                unit_price: product.price,
-            }),
-            None => {
-                unknown.insert(
-                    format!("items[{index}].product_id"),
-                    json!("is not a product on sale (unknown or retired)"),
-                );
-            }
+impl From<RecordError> for ApiError {
+    fn from(error: RecordError) -> Self {
+        match error {
+            RecordError::KeyReused(_) => ApiError::Unprocessable {
+                code: "idempotency_key_reused",
+                message: "this Idempotency-Key was already used with a different request".into(),
+            },
+            RecordError::Unpriceable(refusal) => refusal,
+            RecordError::Db(cause) => ApiError::from(cause),
+            RecordError::Stopped => ApiError::internal("the service is shutting down"),
         }
     }
-    if !unknown.is_empty() {
-        return Err(ApiError::Validation(Value::Object(unknown)));
-    }
-    let currency = catalogue
-        .first()
-        .map(|p| p.currency.clone())
-        .unwrap_or_default();
-    if catalogue.iter().any(|p| p.currency != currency) {
-        return Err(ApiError::invalid_field(
-            "items",
-            "all products of one order must share a currency",
-        ));
-    }
-    let total: Decimal = lines
-        .iter()
-        .map(|l| l.unit_price * Decimal::from(l.quantity))
-        .sum();
-    let total = Money::new(total)
-        .map_err(|_| ApiError::invalid_field("items", "the order total is too large"))?;
-    Ok(Priced {
-        lines,
-        currency,
-        total,
-    })
 }
 
 /// Waits until the order's checkout has ended, at most `CHECKOUT_WAIT_MS`;
-/// true when it has. This instance's coordinator signals the end of the
+/// true when it has, with the order when the signal carried it. This instance's coordinator signals the end of the
 /// sagas it drives; the database is read only when no signal came within
 /// `WAIT_POLL` (another instance may drive the saga), or at once when the
 /// checkout was recorded before (`look_first`: it may have ended long ago).
 async fn wait_for_end(
     state: &AppState,
     order_id: Uuid,
-    mut signal: tokio::sync::watch::Receiver<bool>,
+    mut signal: tokio::sync::watch::Receiver<Signal>,
     look_first: bool,
-) -> Result<bool, ApiError> {
+) -> Result<(bool, Option<Arc<OrderRecord>>), ApiError> {
     let deadline = Instant::now() + state.config.checkout_wait;
     let waiters = state.coordinator.waiters();
     let mut look = look_first;
@@ -216,22 +167,22 @@ async fn wait_for_end(
                 .and_then(OrderStatus::parse)
                 .is_some_and(OrderStatus::is_final_for_checkout)
             {
-                break true;
+                break (true, None);
             }
         }
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            break false;
+            break (false, None);
         }
         let pause = remaining.min(WAIT_POLL);
-        let waited = tokio::time::timeout(pause, signal.wait_for(|ended| *ended))
+        let waited = tokio::time::timeout(pause, signal.wait_for(Signal::has_ended))
             .await
-            .map(|outcome| outcome.is_ok());
+            .map(|outcome| outcome.map(|signal| signal.clone()));
         match waited {
-            Ok(true) => break true,
+            Ok(Ok(Signal::Ended(record))) => break (true, record),
             // No sender any more (it signalled another waiter, or was
             // forgotten): only the database can tell.
-            Ok(false) => tokio::time::sleep(pause).await,
+            Ok(Ok(Signal::Pending) | Err(_)) => tokio::time::sleep(pause).await,
             Err(_) => {}
         }
         look = true;
@@ -280,11 +231,12 @@ async fn list(query: HashMap<String, String>, state: AppState) -> Result<Respons
 
 async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
     let id = messaging::edge::path_id(&id)?;
-    let (order, lines, steps) = orders::get(&state.pool, id)
+    let record = orders::get(&state.pool, id)
         .await
         .map_err(ApiError::from)?
         .ok_or(ApiError::NotFound("order"))?;
-    Ok(warp::reply::json(&OrderView::new(order, lines, Some(steps))).into_response())
+    let view = OrderView::new(record.order, record.lines, Some(record.steps));
+    Ok(warp::reply::json(&view).into_response())
 }
 
 async fn cancel(id: String, state: AppState) -> Result<Response, Rejection> {

@@ -22,13 +22,14 @@ use super::{
     confirmer::Confirmer,
     decisions::{VerifyDecision, decide_verification},
     gateway::CustomerGateway,
+    recorder::Recorder,
     state::Step,
     waiters::OrderWaiters,
 };
 use crate::db::{
     confirmation::{self, StockOutcome, Verified},
-    orders,
-    sagas::{self, SagaRow},
+    orders::{self, OrderRecord},
+    sagas::{self, SagaLease, SagaRow},
 };
 
 /// Tries of step 2 after crashes before the saga gives up and compensates.
@@ -59,6 +60,7 @@ struct Inner {
     pool: PgPool,
     customers: Arc<dyn CustomerGateway>,
     confirmer: Confirmer,
+    recorder: Recorder,
     settings: SagaSettings,
     waiters: OrderWaiters,
     driving: Mutex<HashSet<Uuid>>,
@@ -72,6 +74,14 @@ impl Coordinator {
         Self {
             inner: Arc::new(Inner {
                 confirmer: Confirmer::spawn(pool.clone(), settings.instance_id.clone()),
+                recorder: Recorder::spawn(
+                    pool.clone(),
+                    SagaLease {
+                        owner: settings.instance_id.clone(),
+                        lease: settings.lease,
+                        step_timeout: settings.rpc_timeout,
+                    },
+                ),
                 pool,
                 customers,
                 settings,
@@ -86,6 +96,11 @@ impl Coordinator {
     /// The settings.
     pub fn settings(&self) -> &SagaSettings {
         &self.inner.settings
+    }
+
+    /// Step 1: records checkouts, with those that arrive together.
+    pub fn recorder(&self) -> &Recorder {
+        &self.inner.recorder
     }
 
     /// Where checkout requests wait for their order's end.
@@ -269,8 +284,8 @@ impl Coordinator {
                     saga: saga.clone(),
                     customer_id,
                 };
-                let outcome = self.inner.confirmer.confirm(verified).await?;
-                self.stock_reserved(&saga, outcome)
+                let confirmation = self.inner.confirmer.confirm(verified).await?;
+                self.stock_reserved(&saga, confirmation.outcome, confirmation.record)
             }
             VerifyDecision::Refuse {
                 reason,
@@ -315,23 +330,29 @@ impl Coordinator {
     /// or start compensating.
     async fn reserve_stock(&self, saga: SagaRow) -> anyhow::Result<Next> {
         let outcome = confirmation::reserve_stock_and_confirm(&self.inner.pool, saga.id).await?;
-        Ok(self.stock_reserved(&saga, outcome))
+        Ok(self.stock_reserved(&saga, outcome, None))
     }
 
-    /// What steps 3 and 4 committed means for the checkout and the driver.
-    fn stock_reserved(&self, saga: &SagaRow, outcome: StockOutcome) -> Next {
+    /// What steps 3 and 4 committed means for the checkout and the driver;
+    /// `record` is the order as that transaction left it, for the answer.
+    fn stock_reserved(
+        &self,
+        saga: &SagaRow,
+        outcome: StockOutcome,
+        record: Option<OrderRecord>,
+    ) -> Next {
         match outcome {
             StockOutcome::Confirmed => {
                 metrics::counter!("sagas_ended_total", "outcome" => "confirmed", "reason" => "")
                     .increment(1);
                 info!(order_id = %saga.order_id, "order confirmed");
-                self.inner.waiters.ended(saga.order_id);
+                self.inner.waiters.ended_with(saga.order_id, record);
                 Next::Stop
             }
             StockOutcome::Short => {
                 metrics::counter!("sagas_ended_total", "outcome" => "rejected", "reason" => "insufficient_stock").increment(1);
                 info!(order_id = %saga.order_id, "not enough stock: compensating");
-                self.inner.waiters.ended(saga.order_id);
+                self.inner.waiters.ended_with(saga.order_id, record);
                 Next::Reclaim
             }
             StockOutcome::Superseded => Next::Reclaim,

@@ -2,7 +2,8 @@
 //! `crate::db::sagas`, driven by a [`Coordinator`], resumed by [`recovery`]
 //! after a crash, talking to customer-svc through a [`CustomerGateway`].
 //!
-//! Steps: 1 price and record the order (`crate::db::orders::record_checkout`);
+//! Steps: 1 price and record the order, with the checkouts that arrive
+//! together (`recorder`, `crate::db::orders::record_checkouts`);
 //! 2 verify the customer and reserve credit (RPC); its answer, 3 reserve
 //! stock and 4 confirm with `order.confirmed` queued are one transaction,
 //! shared by every answer that arrived meanwhile (`confirmer`,
@@ -14,6 +15,7 @@ mod confirmer;
 mod coordinator;
 mod decisions;
 mod gateway;
+mod recorder;
 pub mod recovery;
 pub mod state;
 mod waiters;
@@ -21,4 +23,5 @@ mod waiters;
 pub use coordinator::{Coordinator, SagaSettings};
 pub use decisions::{VerifyDecision, decide_verification};
 pub use gateway::{AmqpCustomerGateway, CustomerGateway};
-pub use waiters::OrderWaiters;
+pub use recorder::{RecordError, Recorded, Recorder};
+pub use waiters::{OrderWaiters, Signal};
