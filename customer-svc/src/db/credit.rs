@@ -200,9 +200,12 @@ async fn try_verify_or_create_all(
                 (added > Decimal::ZERO).then_some((a.id, added))
             })
             .collect();
+        // `= ANY($1)` beside the join: the cached generic plan then finds the
+        // rows by index, not by scanning a table its statistics think small.
         sqlx::query(
             "UPDATE customers c SET credit_used = c.credit_used + t.added, updated_at = now()
-             FROM unnest($1::uuid[], $2::numeric[]) AS t(id, added) WHERE c.id = t.id",
+             FROM unnest($1::uuid[], $2::numeric[]) AS t(id, added)
+             WHERE c.id = ANY($1) AND c.id = t.id",
         )
         .bind(charged.iter().map(|(id, _)| *id).collect::<Vec<_>>())
         .bind(charged.iter().map(|(_, added)| *added).collect::<Vec<_>>())

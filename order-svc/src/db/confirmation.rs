@@ -94,9 +94,11 @@ pub async fn verified_then_reserve_stock(
         .filter(|(_, row)| row.is_some())
         .map(|(verified, _)| (verified.saga.order_id, verified.customer_id))
         .unzip();
+    // `= ANY($1)` beside the join: a plan-stable index lookup (`sagas::apply_all`).
     sqlx::query(
         "UPDATE orders o SET customer_id = t.customer_id, updated_at = now()
-         FROM unnest($1::uuid[], $2::uuid[]) AS t(id, customer_id) WHERE o.id = t.id",
+         FROM unnest($1::uuid[], $2::uuid[]) AS t(id, customer_id)
+         WHERE o.id = ANY($1) AND o.id = t.id",
     )
     .bind(&order_ids)
     .bind(&customer_ids)
@@ -367,9 +369,11 @@ async fn confirm_all(
         *taken.entry(line.product_id).or_default() += line.quantity;
     }
     let (product_ids, units): (Vec<Uuid>, Vec<i32>) = taken.into_iter().unzip();
+    // `= ANY($1)` beside the join: a plan-stable index lookup (`sagas::apply_all`).
     sqlx::query(
         "UPDATE products p SET stock = p.stock - t.units, updated_at = now()
-         FROM unnest($1::uuid[], $2::int4[]) AS t(id, units) WHERE p.id = t.id",
+         FROM unnest($1::uuid[], $2::int4[]) AS t(id, units)
+         WHERE p.id = ANY($1) AND p.id = t.id",
     )
     .bind(&product_ids)
     .bind(&units)

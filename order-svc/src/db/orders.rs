@@ -348,9 +348,12 @@ pub async fn records_in(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec
         lines.entry(line.order_id).or_default().push(line);
     }
     let mut steps: HashMap<Uuid, Vec<StepRow>> = HashMap::new();
+    // The lateral subquery (kept apart by `OFFSET 0`) reads each saga's steps by
+    // index: a plain join lets the cached generic plan scan the whole table.
     let rows: Vec<StepOfOrder> = sqlx::query_as(
         "SELECT g.order_id, s.step, s.status, s.at, s.detail
-         FROM saga_steps s JOIN sagas g ON g.id = s.saga_id
+         FROM sagas g
+         CROSS JOIN LATERAL (SELECT * FROM saga_steps s WHERE s.saga_id = g.id OFFSET 0) s
          WHERE g.order_id = ANY($1) ORDER BY s.id",
     )
     .bind(ids)

@@ -203,6 +203,9 @@ pub async fn apply_all(
     for (saga, transition) in changes {
         columns.push(saga, transition);
     }
+    // `= ANY($1)` beside the join lets the cached generic plan find the rows by
+    // index; joined to `unnest` alone it scans the table whenever the statistics
+    // still see a small table (a fresh database), and that scan grows with it.
     let moved: Vec<SagaRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE sagas s SET step = t.to_step, status = t.to_status,
             attempt = CASE WHEN t.next_attempt THEN s.attempt + 1 ELSE 1 END,
@@ -218,7 +221,7 @@ pub async fn apply_all(
                      $7::float8[], $8::text[], $9::uuid[], $10::text[], $11::float8[])
               AS t(id, step, attempt, to_step, to_status, next_attempt,
                    deadline_secs, reason, customer_id, lease, lease_secs)
-         WHERE s.id = t.id AND s.step = t.step AND s.attempt = t.attempt
+         WHERE s.id = ANY($1) AND s.id = t.id AND s.step = t.step AND s.attempt = t.attempt
            AND ($12::text IS NULL OR s.lease_owner = $12)
          RETURNING {}",
         SAGA_COLUMNS
