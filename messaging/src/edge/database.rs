@@ -2,12 +2,19 @@
 
 use std::time::Duration;
 
-use sqlx::{PgPool, migrate::Migrator, postgres::PgPoolOptions};
+use sqlx::{Connection, PgPool, migrate::Migrator, postgres::PgPoolOptions};
 use tokio_retry::{
     Retry,
     strategy::{ExponentialBackoff, jitter},
 };
 use tracing::warn;
+
+/// A pooled connection idle for longer than this is pinged before it is
+/// handed out; one in steady use is not. sqlx's default pings every
+/// connection on every acquire: a round trip before each transaction, on
+/// the checkout's path (issue 10). A busy connection that broke since its
+/// last use fails its first statement instead, and the pool closes it.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Connects, retrying with backoff for about half a minute (the database may
 /// still be starting), then applies `migrator`'s migrations (under an advisory
@@ -26,6 +33,15 @@ pub async fn connect_and_migrate(
         PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_WHEN_IDLE_FOR {
+                        connection.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await
             .inspect_err(|error| warn!(%error, "database not reachable yet"))

@@ -163,6 +163,16 @@ pub(crate) struct Line {
     quantity: i32,
 }
 
+/// A line with its product's stock as locked by step 3 (none when the
+/// product is gone).
+#[derive(FromRow)]
+struct LineInStock {
+    #[sqlx(flatten)]
+    line: Line,
+    stock: Option<i32>,
+    active: Option<bool>,
+}
+
 /// A product's stock, as locked by step 3.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Stock {
@@ -238,27 +248,33 @@ async fn reserve_stock_in(
         return Ok(Vec::new());
     }
     let order_ids: Vec<Uuid> = sagas.iter().map(|saga| saga.order_id).collect();
-    let lines: Vec<Line> = sqlx::query_as(
-        "SELECT order_id, product_id, sku, quantity FROM order_lines
-         WHERE order_id = ANY($1) ORDER BY order_id, line_no",
+    // The lines, and their products locked in id order (`FOR NO KEY UPDATE`
+    // in a materialised CTE locks as its `ORDER BY` reads) with the stock as
+    // the lock found it: one round trip.
+    let rows: Vec<LineInStock> = sqlx::query_as(
+        "WITH wanted AS (
+           SELECT order_id, line_no, product_id, sku, quantity FROM order_lines
+           WHERE order_id = ANY($1)
+         ), locked AS MATERIALIZED (
+           SELECT id, stock, active FROM products
+           WHERE id IN (SELECT product_id FROM wanted)
+           ORDER BY id FOR NO KEY UPDATE
+         )
+         SELECT w.order_id, w.product_id, w.sku, w.quantity, p.stock, p.active
+         FROM wanted w LEFT JOIN locked p ON p.id = w.product_id
+         ORDER BY w.order_id, w.line_no",
     )
     .bind(&order_ids)
     .fetch_all(&mut *tx)
     .await?;
-    let mut product_ids: Vec<Uuid> = lines.iter().map(|line| line.product_id).collect();
-    product_ids.sort_unstable();
-    product_ids.dedup();
-    let locked: Vec<(Uuid, i32, bool)> = sqlx::query_as(
-        "SELECT id, stock, active FROM products WHERE id = ANY($1)
-         ORDER BY id FOR NO KEY UPDATE",
-    )
-    .bind(&product_ids)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut stock: HashMap<Uuid, Stock> = locked
-        .into_iter()
-        .map(|(id, units, active)| (id, Stock { units, active }))
-        .collect();
+    let mut stock: HashMap<Uuid, Stock> = HashMap::new();
+    let mut lines = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let (Some(units), Some(active)) = (row.stock, row.active) {
+            stock.insert(row.line.product_id, Stock { units, active });
+        }
+        lines.push(row.line);
+    }
     let mut lines_of: HashMap<Uuid, Vec<&Line>> = HashMap::new();
     for line in &lines {
         lines_of.entry(line.order_id).or_default().push(line);

@@ -1,5 +1,6 @@
 //! Orders: recording checkouts (orders, lines, sagas, idempotency keys, a
-//! batch of checkouts in one transaction), reading them back with their saga timeline, and cancelling.
+//! batch of checkouts in one statement), reading them back with their saga
+//! timeline, and cancelling.
 
 use std::{collections::HashMap, time::Duration};
 
@@ -13,7 +14,7 @@ use messaging::contract::{self, Money, OrderCancelled};
 use super::{
     outbox,
     products::ProductRow,
-    sagas::{self, SagaLease, SagaRow},
+    sagas::{self, SAGA_COLUMNS, SagaLease, SagaRow},
 };
 use crate::domain::checkout::{Priced, PricedLine};
 
@@ -43,7 +44,7 @@ pub struct OrderRow {
 }
 
 /// A line, with the price at the time of sale.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct LineRow {
     /// The order.
     pub order_id: Uuid,
@@ -62,7 +63,7 @@ pub struct LineRow {
 }
 
 /// One entry of a saga's timeline.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct StepRow {
     /// The step.
     pub step: String,
@@ -115,25 +116,26 @@ pub async fn order_for_key(
     })
 }
 
-/// Step 1 of the saga for a batch of checkouts, in one transaction: their
-/// products read once and each checkout priced by `price` (`T` is what
-/// pricing needs), then the orders (`pending`), their lines, their sagas
-/// (leased as `lease` says), the first timeline entries and the idempotency
-/// keys, one statement each. A checkout `price` refuses records nothing;
-/// the outcomes come in the order given.
+/// Step 1 of the saga for a batch of checkouts: their products read once and
+/// each checkout priced by `price` (`T` is what pricing needs), then, in one
+/// statement (each is a round trip on the checkout's path), the orders
+/// (`pending`), their lines, their sagas (leased as `lease` says), the first
+/// timeline entries and the idempotency keys; one transaction, one commit. A
+/// checkout `price` refuses records nothing; the outcomes come in the order
+/// given.
 pub async fn record_checkouts<T, E>(
     pool: &PgPool,
     lease: &SagaLease,
     batch: &[(NewCheckout, T)],
     price: impl Fn(&T, &[ProductRow]) -> Result<Priced, E>,
 ) -> sqlx::Result<Vec<Result<(SagaRow, Priced), E>>> {
-    let mut tx = pool.begin().await?;
     let mut wanted: Vec<Uuid> = batch
         .iter()
         .flat_map(|(new, _)| new.products.iter().copied())
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
+    let mut tx = pool.begin().await?;
     let catalogue: Vec<ProductRow> =
         sqlx::query_as("SELECT * FROM products WHERE id = ANY($1) AND active")
             .bind(&wanted)
@@ -173,8 +175,67 @@ pub async fn record_checkouts<T, E>(
         .collect()
 }
 
-/// Writes priced checkouts inside `tx`: orders, lines, sagas, timelines and
-/// idempotency keys, one statement each. Returns the sagas by id.
+/// [`insert_checkouts`]'s parameters, one array per column.
+#[derive(Default)]
+struct CheckoutColumns<'a> {
+    order_ids: Vec<Uuid>,
+    emails: Vec<&'a str>,
+    names: Vec<&'a str>,
+    totals: Vec<Decimal>,
+    currencies: Vec<&'a str>,
+    saga_ids: Vec<Uuid>,
+    details: Vec<String>,
+    line_orders: Vec<Uuid>,
+    line_numbers: Vec<i32>,
+    line_products: Vec<Uuid>,
+    line_skus: Vec<&'a str>,
+    line_names: Vec<&'a str>,
+    line_quantities: Vec<i32>,
+    line_prices: Vec<Decimal>,
+    keys: Vec<&'a str>,
+    fingerprints: Vec<&'a str>,
+    keyed_orders: Vec<Uuid>,
+}
+
+impl<'a> CheckoutColumns<'a> {
+    fn push(&mut self, new: &'a NewCheckout, priced: &'a Priced) {
+        self.order_ids.push(new.order_id);
+        self.emails.push(&new.email);
+        self.names.push(&new.name);
+        self.totals.push(priced.total.amount());
+        self.currencies.push(&priced.currency);
+        self.saga_ids.push(new.saga_id);
+        let units: i32 = priced.lines.iter().map(|l| l.quantity).sum();
+        self.details.push(format!(
+            "order recorded as pending: {units} unit(s), total {:.2} {}",
+            priced.total.amount(),
+            priced.currency
+        ));
+        for (no, line) in (1..).zip(&priced.lines) {
+            self.push_line(new.order_id, no, line);
+        }
+        if let Some((key, fingerprint)) = &new.idempotency {
+            self.keys.push(key);
+            self.fingerprints.push(fingerprint);
+            self.keyed_orders.push(new.order_id);
+        }
+    }
+
+    fn push_line(&mut self, order_id: Uuid, no: i32, line: &'a PricedLine) {
+        self.line_orders.push(order_id);
+        self.line_numbers.push(no);
+        self.line_products.push(line.product_id);
+        self.line_skus.push(&line.sku);
+        self.line_names.push(&line.name);
+        self.line_quantities.push(line.quantity);
+        self.line_prices.push(line.unit_price);
+    }
+}
+
+/// Writes priced checkouts inside `tx`, in one statement: orders, lines, sagas (at
+/// `verify_customer`, leased as `lease` says), their first timeline entries
+/// and idempotency keys. The foreign keys between them are checked at the
+/// statement's end, when all are written. Returns the sagas by id.
 async fn insert_checkouts(
     tx: &mut PgConnection,
     lease: &SagaLease,
@@ -183,135 +244,64 @@ async fn insert_checkouts(
     if checkouts.is_empty() {
         return Ok(HashMap::new());
     }
-    sqlx::query(
-        "INSERT INTO orders (id, customer_email, customer_name, status, total, currency)
-         SELECT o.id, o.email, o.name, 'pending', o.total, o.currency
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::text[])
-              AS o(id, email, name, total, currency)",
-    )
-    .bind(
-        checkouts
-            .iter()
-            .map(|(n, _)| n.order_id)
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        checkouts
-            .iter()
-            .map(|(n, _)| n.email.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        checkouts
-            .iter()
-            .map(|(n, _)| n.name.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        checkouts
-            .iter()
-            .map(|(_, p)| p.total.amount())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        checkouts
-            .iter()
-            .map(|(_, p)| p.currency.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .execute(&mut *tx)
-    .await?;
-
-    let lines: Vec<(Uuid, i32, &PricedLine)> = checkouts
-        .iter()
-        .flat_map(|(new, priced)| {
-            (1..)
-                .zip(&priced.lines)
-                .map(move |(no, line)| (new.order_id, no, line))
-        })
-        .collect();
-    sqlx::query(
-        "INSERT INTO order_lines
-            (order_id, line_no, product_id, sku, name, quantity, unit_price, line_total)
-         SELECT l.order_id, l.no, l.product_id, l.sku, l.name, l.quantity, l.unit_price,
-                l.unit_price * l.quantity
-         FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::int[],
-                     $7::numeric[])
-              AS l(order_id, no, product_id, sku, name, quantity, unit_price)",
-    )
-    .bind(lines.iter().map(|(order, _, _)| *order).collect::<Vec<_>>())
-    .bind(lines.iter().map(|(_, no, _)| *no).collect::<Vec<_>>())
-    .bind(
-        lines
-            .iter()
-            .map(|(_, _, l)| l.product_id)
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        lines
-            .iter()
-            .map(|(_, _, l)| l.sku.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        lines
-            .iter()
-            .map(|(_, _, l)| l.name.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(lines.iter().map(|(_, _, l)| l.quantity).collect::<Vec<_>>())
-    .bind(
-        lines
-            .iter()
-            .map(|(_, _, l)| l.unit_price)
-            .collect::<Vec<_>>(),
-    )
-    .execute(&mut *tx)
-    .await?;
-
-    let pairs: Vec<(Uuid, Uuid)> = checkouts
-        .iter()
-        .map(|(new, _)| (new.saga_id, new.order_id))
-        .collect();
-    let sagas = sagas::insert_all(&mut *tx, &pairs, lease).await?;
-
-    let details: Vec<String> = checkouts
-        .iter()
-        .map(|(_, priced)| {
-            let units: i32 = priced.lines.iter().map(|l| l.quantity).sum();
-            format!(
-                "order recorded as pending: {units} unit(s), total {:.2} {}",
-                priced.total.amount(),
-                priced.currency
-            )
-        })
-        .collect();
-    let entries: Vec<(Uuid, &str, &str, &str)> = checkouts
-        .iter()
-        .zip(&details)
-        .map(|((new, _), detail)| (new.saga_id, "record_order", "completed", detail.as_str()))
-        .collect();
-    sagas::log_steps(&mut *tx, &entries).await?;
-
-    let keyed: Vec<(&str, &str, Uuid)> = checkouts
-        .iter()
-        .filter_map(|(new, _)| {
-            new.idempotency
-                .as_ref()
-                .map(|(key, fingerprint)| (key.as_str(), fingerprint.as_str(), new.order_id))
-        })
-        .collect();
-    if !keyed.is_empty() {
-        sqlx::query(
-            "INSERT INTO idempotency_keys (key, request_hash, order_id)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[])",
-        )
-        .bind(keyed.iter().map(|(k, _, _)| *k).collect::<Vec<_>>())
-        .bind(keyed.iter().map(|(_, f, _)| *f).collect::<Vec<_>>())
-        .bind(keyed.iter().map(|(_, _, o)| *o).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await?;
+    let mut columns = CheckoutColumns::default();
+    for (new, priced) in checkouts {
+        columns.push(new, priced);
     }
+    let sagas: Vec<SagaRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "WITH new_orders AS (
+           INSERT INTO orders (id, customer_email, customer_name, status, total, currency)
+           SELECT o.id, o.email, o.name, 'pending', o.total, o.currency
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::text[])
+                AS o(id, email, name, total, currency)
+         ), new_lines AS (
+           INSERT INTO order_lines
+             (order_id, line_no, product_id, sku, name, quantity, unit_price, line_total)
+           SELECT l.order_id, l.no, l.product_id, l.sku, l.name, l.quantity, l.unit_price,
+                  l.unit_price * l.quantity
+           FROM unnest($6::uuid[], $7::int[], $8::uuid[], $9::text[], $10::text[], $11::int[],
+                       $12::numeric[])
+                AS l(order_id, no, product_id, sku, name, quantity, unit_price)
+         ), new_sagas AS (
+           INSERT INTO sagas
+             (id, order_id, step, status, attempt, deadline, lease_owner, lease_expires_at)
+           SELECT s.id, s.order_id, 'verify_customer', 'running', 1,
+                  now() + make_interval(secs => $15), $14, now() + make_interval(secs => $16)
+           FROM unnest($13::uuid[], $1::uuid[]) AS s(id, order_id)
+           RETURNING {SAGA_COLUMNS}
+         ), first_steps AS (
+           INSERT INTO saga_steps (saga_id, step, status, detail)
+           SELECT e.saga_id, 'record_order', 'completed', e.detail
+           FROM unnest($13::uuid[], $17::text[]) WITH ORDINALITY AS e(saga_id, detail, n)
+           ORDER BY e.n
+         ), keys AS (
+           INSERT INTO idempotency_keys (key, request_hash, order_id)
+           SELECT * FROM unnest($18::text[], $19::text[], $20::uuid[])
+         )
+         SELECT * FROM new_sagas"
+    )))
+    .bind(&columns.order_ids)
+    .bind(&columns.emails)
+    .bind(&columns.names)
+    .bind(&columns.totals)
+    .bind(&columns.currencies)
+    .bind(&columns.line_orders)
+    .bind(&columns.line_numbers)
+    .bind(&columns.line_products)
+    .bind(&columns.line_skus)
+    .bind(&columns.line_names)
+    .bind(&columns.line_quantities)
+    .bind(&columns.line_prices)
+    .bind(&columns.saga_ids)
+    .bind(&lease.owner)
+    .bind(sagas::seconds(lease.step_timeout))
+    .bind(sagas::seconds(lease.lease))
+    .bind(&columns.details)
+    .bind(&columns.keys)
+    .bind(&columns.fingerprints)
+    .bind(&columns.keyed_orders)
+    .fetch_all(tx)
+    .await?;
     Ok(sagas.into_iter().map(|saga| (saga.id, saga)).collect())
 }
 
@@ -336,47 +326,43 @@ pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<OrderRecord>> {
 /// The orders `ids` that exist, with their lines and timelines, as `tx`
 /// sees them: three statements however many.
 pub async fn records_in(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<OrderRecord>> {
-    let orders: Vec<OrderRow> = sqlx::query_as("SELECT * FROM orders WHERE id = ANY($1)")
-        .bind(ids)
-        .fetch_all(&mut *tx)
-        .await?;
-    if orders.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut lines: HashMap<Uuid, Vec<LineRow>> = HashMap::new();
-    for line in lines_of(&mut *tx, ids).await? {
-        lines.entry(line.order_id).or_default().push(line);
-    }
-    let mut steps: HashMap<Uuid, Vec<StepRow>> = HashMap::new();
-    // The lateral subquery (kept apart by `OFFSET 0`) reads each saga's steps by
-    // index: a plain join lets the cached generic plan scan the whole table.
-    let rows: Vec<StepOfOrder> = sqlx::query_as(
-        "SELECT g.order_id, s.step, s.status, s.at, s.detail
-         FROM sagas g
-         CROSS JOIN LATERAL (SELECT * FROM saga_steps s WHERE s.saga_id = g.id OFFSET 0) s
-         WHERE g.order_id = ANY($1) ORDER BY s.id",
+    // One round trip: each order with its lines and timeline gathered as JSON
+    // (amounts as text, so no float comes near them). The correlated
+    // subqueries read each order's lines and each saga's steps by index.
+    let rows: Vec<OrderWithParts> = sqlx::query_as(
+        "SELECT o.*,
+           (SELECT coalesce(json_agg(json_build_object(
+                      'order_id', l.order_id, 'product_id', l.product_id, 'sku', l.sku,
+                      'name', l.name, 'quantity', l.quantity,
+                      'unit_price', l.unit_price::text, 'line_total', l.line_total::text)
+                    ORDER BY l.line_no), '[]')
+            FROM order_lines l WHERE l.order_id = o.id) AS lines,
+           (SELECT coalesce(json_agg(json_build_object(
+                      'step', s.step, 'status', s.status, 'at', s.at, 'detail', s.detail)
+                    ORDER BY s.id), '[]')
+            FROM sagas g JOIN saga_steps s ON s.saga_id = g.id
+            WHERE g.order_id = o.id) AS steps
+         FROM orders o WHERE o.id = ANY($1)",
     )
     .bind(ids)
     .fetch_all(&mut *tx)
     .await?;
-    for row in rows {
-        steps.entry(row.order_id).or_default().push(row.step);
-    }
-    Ok(orders
+    Ok(rows
         .into_iter()
-        .map(|order| OrderRecord {
-            lines: lines.remove(&order.id).unwrap_or_default(),
-            steps: steps.remove(&order.id).unwrap_or_default(),
-            order,
+        .map(|row| OrderRecord {
+            order: row.order,
+            lines: row.lines.0,
+            steps: row.steps.0,
         })
         .collect())
 }
 
 #[derive(FromRow)]
-struct StepOfOrder {
-    order_id: Uuid,
+struct OrderWithParts {
     #[sqlx(flatten)]
-    step: StepRow,
+    order: OrderRow,
+    lines: sqlx::types::Json<Vec<LineRow>>,
+    steps: sqlx::types::Json<Vec<StepRow>>,
 }
 
 async fn lines_of(tx: &mut PgConnection, orders: &[Uuid]) -> sqlx::Result<Vec<LineRow>> {

@@ -38,7 +38,7 @@ pub struct SagaRow {
     pub reason: Option<String>,
 }
 
-fn seconds(duration: Duration) -> f64 {
+pub(crate) fn seconds(duration: Duration) -> f64 {
     duration.as_secs_f64()
 }
 
@@ -56,30 +56,6 @@ pub struct SagaLease {
     pub lease: Duration,
     /// How long step 2 may take.
     pub step_timeout: Duration,
-}
-
-/// Inserts new sagas `(saga, order)` at step `verify_customer`, leased as
-/// `lease` says: the instance that records a checkout drives its saga
-/// without claiming it. One statement however many.
-pub(crate) async fn insert_all(
-    tx: &mut PgConnection,
-    sagas: &[(Uuid, Uuid)],
-    lease: &SagaLease,
-) -> sqlx::Result<Vec<SagaRow>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO sagas (id, order_id, step, status, attempt, deadline, lease_owner, lease_expires_at)
-         SELECT s.id, s.order_id, 'verify_customer', 'running', 1,
-                now() + make_interval(secs => $4), $3, now() + make_interval(secs => $5)
-         FROM unnest($1::uuid[], $2::uuid[]) AS s(id, order_id)
-         RETURNING {SAGA_COLUMNS}"
-    )))
-    .bind(sagas.iter().map(|(saga, _)| *saga).collect::<Vec<_>>())
-    .bind(sagas.iter().map(|(_, order)| *order).collect::<Vec<_>>())
-    .bind(&lease.owner)
-    .bind(seconds(lease.step_timeout))
-    .bind(seconds(lease.lease))
-    .fetch_all(tx)
-    .await
 }
 
 /// Appends an entry to the saga's timeline.
@@ -187,8 +163,9 @@ pub async fn apply(
 
 /// Writes each `(saga, transition)` inside `tx`: one compare-and-set on every
 /// saga's step and attempt (and on its lease's owner, when `owner` is
-/// given), then every transition's timeline entries; two statements however
-/// many sagas. Returns, in the order given, each saga as written, or `None`
+/// given), and the timeline entries of the sagas it moved; one statement
+/// however many sagas (each statement is a round trip on the checkout's
+/// path). Returns, in the order given, each saga as written, or `None`
 /// (nothing written for it) when it moved on meanwhile. The sagas must be
 /// distinct.
 pub async fn apply_all(
@@ -203,27 +180,48 @@ pub async fn apply_all(
     for (saga, transition) in changes {
         columns.push(saga, transition);
     }
+    let mut entries = TimelineColumns::default();
+    for (saga, transition) in changes {
+        for entry in &transition.entries {
+            entries.saga_ids.push(saga.id);
+            entries.steps.push(entry.step);
+            entries.statuses.push(entry.status);
+            entries.details.push(entry.detail.as_str());
+        }
+    }
     // `= ANY($1)` beside the join lets the cached generic plan find the rows by
     // index; joined to `unnest` alone it scans the table whenever the statistics
     // still see a small table (a fresh database), and that scan grows with it.
+    // The timeline's insert sees the sagas the update moved through `moved`
+    // (a data-modifying CTE), so entries are written for those alone.
     let moved: Vec<SagaRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE sagas s SET step = t.to_step, status = t.to_status,
-            attempt = CASE WHEN t.next_attempt THEN s.attempt + 1 ELSE 1 END,
-            deadline = CASE WHEN t.deadline_secs IS NULL THEN NULL
-                            ELSE now() + make_interval(secs => t.deadline_secs) END,
-            reason = coalesce(t.reason, s.reason), customer_id = coalesce(t.customer_id, s.customer_id),
-            lease_owner = CASE WHEN t.lease = 'keep' THEN s.lease_owner END,
-            lease_expires_at = CASE t.lease WHEN 'keep' THEN s.lease_expires_at
-                                            WHEN 'release' THEN NULL
-                                            ELSE now() + make_interval(secs => t.lease_secs) END,
-            updated_at = now()
-         FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::bool[],
-                     $7::float8[], $8::text[], $9::uuid[], $10::text[], $11::float8[])
-              AS t(id, step, attempt, to_step, to_status, next_attempt,
-                   deadline_secs, reason, customer_id, lease, lease_secs)
-         WHERE s.id = ANY($1) AND s.id = t.id AND s.step = t.step AND s.attempt = t.attempt
-           AND ($12::text IS NULL OR s.lease_owner = $12)
-         RETURNING {}",
+        "WITH moved AS (
+           UPDATE sagas s SET step = t.to_step, status = t.to_status,
+             attempt = CASE WHEN t.next_attempt THEN s.attempt + 1 ELSE 1 END,
+             deadline = CASE WHEN t.deadline_secs IS NULL THEN NULL
+                             ELSE now() + make_interval(secs => t.deadline_secs) END,
+             reason = coalesce(t.reason, s.reason), customer_id = coalesce(t.customer_id, s.customer_id),
+             lease_owner = CASE WHEN t.lease = 'keep' THEN s.lease_owner END,
+             lease_expires_at = CASE t.lease WHEN 'keep' THEN s.lease_expires_at
+                                             WHEN 'release' THEN NULL
+                                             ELSE now() + make_interval(secs => t.lease_secs) END,
+             updated_at = now()
+           FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::bool[],
+                       $7::float8[], $8::text[], $9::uuid[], $10::text[], $11::float8[])
+                AS t(id, step, attempt, to_step, to_status, next_attempt,
+                     deadline_secs, reason, customer_id, lease, lease_secs)
+           WHERE s.id = ANY($1) AND s.id = t.id AND s.step = t.step AND s.attempt = t.attempt
+             AND ($12::text IS NULL OR s.lease_owner = $12)
+           RETURNING {}
+         ), logged AS (
+           INSERT INTO saga_steps (saga_id, step, status, detail)
+           SELECT e.saga_id, e.step, e.status, e.detail
+           FROM unnest($13::uuid[], $14::text[], $15::text[], $16::text[]) WITH ORDINALITY
+                AS e(saga_id, step, status, detail, n)
+           WHERE e.saga_id IN (SELECT id FROM moved)
+           ORDER BY e.n
+         )
+         SELECT * FROM moved",
         SAGA_COLUMNS
             .split(", ")
             .map(|column| format!("s.{column}"))
@@ -242,27 +240,27 @@ pub async fn apply_all(
     .bind(&columns.leases)
     .bind(&columns.lease_seconds)
     .bind(owner)
+    .bind(&entries.saga_ids)
+    .bind(&entries.steps)
+    .bind(&entries.statuses)
+    .bind(&entries.details)
     .fetch_all(&mut *tx)
     .await?;
 
     let mut moved: HashMap<Uuid, SagaRow> = moved.into_iter().map(|row| (row.id, row)).collect();
-    let written: Vec<Option<SagaRow>> = changes
+    Ok(changes
         .iter()
         .map(|(saga, _)| moved.remove(&saga.id))
-        .collect();
-    let entries: Vec<_> = changes
-        .iter()
-        .zip(&written)
-        .filter(|(_, row)| row.is_some())
-        .flat_map(|((saga, transition), _)| {
-            transition
-                .entries
-                .iter()
-                .map(|entry| (saga.id, entry.step, entry.status, entry.detail.as_str()))
-        })
-        .collect();
-    log_steps(tx, &entries).await?;
-    Ok(written)
+        .collect())
+}
+
+/// [`apply_all`]'s timeline entries, one array per column.
+#[derive(Default)]
+struct TimelineColumns<'a> {
+    saga_ids: Vec<Uuid>,
+    steps: Vec<&'static str>,
+    statuses: Vec<&'static str>,
+    details: Vec<&'a str>,
 }
 
 /// [`apply_all`]'s parameters, one array per column.
