@@ -88,22 +88,8 @@ pub async fn verified_then_reserve_stock(
     let mut tx = pool.begin().await?;
     let moved = sagas::apply_all(&mut tx, &changes, Some(owner)).await?;
     let at_reserve_stock: Vec<SagaRow> = moved.iter().flatten().cloned().collect();
-    let (order_ids, customer_ids): (Vec<Uuid>, Vec<Uuid>) = batch
-        .iter()
-        .zip(&moved)
-        .filter(|(_, row)| row.is_some())
-        .map(|(verified, _)| (verified.saga.order_id, verified.customer_id))
-        .unzip();
-    // `= ANY($1)` beside the join: a plan-stable index lookup (`sagas::apply_all`).
-    sqlx::query(
-        "UPDATE orders o SET customer_id = t.customer_id, updated_at = now()
-         FROM unnest($1::uuid[], $2::uuid[]) AS t(id, customer_id)
-         WHERE o.id = ANY($1) AND o.id = t.id",
-    )
-    .bind(&order_ids)
-    .bind(&customer_ids)
-    .execute(&mut *tx)
-    .await?;
+    // The order learns its customer with its outcome (`confirm_all`,
+    // `compensate_in`), from the saga: one write of the order's row, not two.
     let mut outcomes = reserve_stock_in(&mut tx, &at_reserve_stock)
         .await?
         .into_iter();
@@ -344,12 +330,18 @@ async fn confirm_all(
     }
 
     let order_ids: Vec<Uuid> = confirmed.iter().map(|(saga, _)| saga.order_id).collect();
+    let customer_ids: Vec<Option<Uuid>> =
+        confirmed.iter().map(|(saga, _)| saga.customer_id).collect();
+    // `= ANY($1)` beside the join: a plan-stable index lookup (`sagas::apply_all`).
     let orders: Vec<(Uuid, Decimal, String, DateTime<Utc>)> = sqlx::query_as(
-        "UPDATE orders SET status = 'confirmed', updated_at = now()
-         WHERE id = ANY($1) AND status = 'pending'
-         RETURNING id, total, currency, created_at",
+        "UPDATE orders o SET status = 'confirmed',
+                customer_id = coalesce(t.customer_id, o.customer_id), updated_at = now()
+         FROM unnest($1::uuid[], $2::uuid[]) AS t(id, customer_id)
+         WHERE o.id = ANY($1) AND o.id = t.id AND o.status = 'pending'
+         RETURNING o.id, o.total, o.currency, o.created_at",
     )
     .bind(&order_ids)
+    .bind(&customer_ids)
     .fetch_all(&mut *tx)
     .await?;
     let orders: HashMap<Uuid, (Decimal, String, DateTime<Utc>)> = orders
