@@ -149,14 +149,24 @@ pub(crate) struct Line {
     quantity: i32,
 }
 
-/// A line with its product's stock as locked by step 3 (none when the
-/// product is gone).
+/// A line with its order's facts and its product's stock as locked by step
+/// 3 (none when the product is gone).
 #[derive(FromRow)]
 struct LineInStock {
     #[sqlx(flatten)]
     line: Line,
+    #[sqlx(flatten)]
+    order: OrderFacts,
     stock: Option<i32>,
     active: Option<bool>,
+}
+
+/// What an order's `order.confirmed` says about it besides its lines.
+#[derive(Debug, Clone, FromRow)]
+struct OrderFacts {
+    total: Decimal,
+    currency: String,
+    created_at: DateTime<Utc>,
 }
 
 /// A product's stock, as locked by step 3.
@@ -234,19 +244,22 @@ async fn reserve_stock_in(
         return Ok(Vec::new());
     }
     let order_ids: Vec<Uuid> = sagas.iter().map(|saga| saga.order_id).collect();
-    // The lines, and their products locked in id order (`FOR NO KEY UPDATE`
-    // in a materialised CTE locks as its `ORDER BY` reads) with the stock as
-    // the lock found it: one round trip.
+    // The lines with what their order's event needs, and their products
+    // locked in id order (`FOR NO KEY UPDATE` in a materialised CTE locks as
+    // its `ORDER BY` reads) with the stock as the lock found it: one round trip.
     let rows: Vec<LineInStock> = sqlx::query_as(
         "WITH wanted AS (
-           SELECT order_id, line_no, product_id, sku, quantity FROM order_lines
-           WHERE order_id = ANY($1)
+           SELECT l.order_id, l.line_no, l.product_id, l.sku, l.quantity,
+                  o.total, o.currency, o.created_at
+           FROM order_lines l JOIN orders o ON o.id = l.order_id
+           WHERE l.order_id = ANY($1) AND o.id = ANY($1)
          ), locked AS MATERIALIZED (
            SELECT id, stock, active FROM products
            WHERE id IN (SELECT product_id FROM wanted)
            ORDER BY id FOR NO KEY UPDATE
          )
-         SELECT w.order_id, w.product_id, w.sku, w.quantity, p.stock, p.active
+         SELECT w.order_id, w.product_id, w.sku, w.quantity, w.total, w.currency,
+                w.created_at, p.stock, p.active
          FROM wanted w LEFT JOIN locked p ON p.id = w.product_id
          ORDER BY w.order_id, w.line_no",
     )
@@ -254,11 +267,13 @@ async fn reserve_stock_in(
     .fetch_all(&mut *tx)
     .await?;
     let mut stock: HashMap<Uuid, Stock> = HashMap::new();
+    let mut facts: HashMap<Uuid, OrderFacts> = HashMap::new();
     let mut lines = Vec::with_capacity(rows.len());
     for row in rows {
         if let (Some(units), Some(active)) = (row.stock, row.active) {
             stock.insert(row.line.product_id, Stock { units, active });
         }
+        facts.entry(row.line.order_id).or_insert(row.order);
         lines.push(row.line);
     }
     let mut lines_of: HashMap<Uuid, Vec<&Line>> = HashMap::new();
@@ -278,7 +293,7 @@ async fn reserve_stock_in(
         .filter(|(_, allocation)| **allocation == Allocation::Fits)
         .map(|(order, _)| order)
         .collect();
-    let confirmed = confirm_all(tx, &fitting).await?;
+    let confirmed = confirm_all(tx, &fitting, &facts).await?;
 
     let mut outcomes = Vec::with_capacity(sagas.len());
     for (saga, allocation) in sagas.iter().zip(&allocations) {
@@ -300,11 +315,14 @@ async fn reserve_stock_in(
 }
 
 /// Step 4 for sagas whose lines fit: the sagas end confirmed, their orders
-/// are confirmed, `order.confirmed` is queued for each, and their units leave
-/// the stock. Returns the sagas confirmed (all of them, unless one moved on).
+/// are confirmed (with their customer, from the saga), `order.confirmed` is
+/// queued for each, and their units leave the stock; the saga transitions in
+/// one statement and the rest in another. Returns the sagas confirmed (all
+/// of them, unless one moved on).
 async fn confirm_all(
     tx: &mut PgConnection,
     fitting: &[(&SagaRow, &Vec<&Line>)],
+    facts: &HashMap<Uuid, OrderFacts>,
 ) -> sqlx::Result<Vec<Uuid>> {
     if fitting.is_empty() {
         return Ok(Vec::new());
@@ -329,38 +347,19 @@ async fn confirm_all(
         return Ok(Vec::new());
     }
 
-    let order_ids: Vec<Uuid> = confirmed.iter().map(|(saga, _)| saga.order_id).collect();
-    let customer_ids: Vec<Option<Uuid>> =
-        confirmed.iter().map(|(saga, _)| saga.customer_id).collect();
-    // `= ANY($1)` beside the join: a plan-stable index lookup (`sagas::apply_all`).
-    let orders: Vec<(Uuid, Decimal, String, DateTime<Utc>)> = sqlx::query_as(
-        "UPDATE orders o SET status = 'confirmed',
-                customer_id = coalesce(t.customer_id, o.customer_id), updated_at = now()
-         FROM unnest($1::uuid[], $2::uuid[]) AS t(id, customer_id)
-         WHERE o.id = ANY($1) AND o.id = t.id AND o.status = 'pending'
-         RETURNING o.id, o.total, o.currency, o.created_at",
-    )
-    .bind(&order_ids)
-    .bind(&customer_ids)
-    .fetch_all(&mut *tx)
-    .await?;
-    let orders: HashMap<Uuid, (Decimal, String, DateTime<Utc>)> = orders
-        .into_iter()
-        .map(|(id, total, currency, placed_at)| (id, (total, currency, placed_at)))
-        .collect();
     let events: Vec<OrderConfirmed> = confirmed
         .iter()
         .filter_map(|(saga, lines)| {
-            let (total, currency, placed_at) = orders.get(&saga.order_id)?;
+            let order = facts.get(&saga.order_id)?;
             let units: i64 = lines.iter().map(|line| i64::from(line.quantity)).sum();
             Some(OrderConfirmed {
                 order_id: saga.order_id,
                 saga_id: saga.id,
                 customer_id: saga.customer_id.unwrap_or_default(),
-                total: Money::new(*total).unwrap_or(Money::ZERO),
-                currency: currency.clone(),
+                total: Money::new(order.total).unwrap_or(Money::ZERO),
+                currency: order.currency.clone(),
                 item_count: u32::try_from(units).unwrap_or(u32::MAX),
-                placed_at: *placed_at,
+                placed_at: order.created_at,
             })
         })
         .collect();
@@ -370,19 +369,46 @@ async fn confirm_all(
         .zip(&correlations)
         .map(|(event, correlation)| (event, event.saga_id, correlation.as_str()))
         .collect();
-    outbox::insert_all(&mut *tx, contract::ORDER_CONFIRMED, &queued).await?;
+    let outbox = outbox::rows(contract::ORDER_CONFIRMED, &queued)?;
+    let event_orders: Vec<Uuid> = events.iter().map(|event| event.order_id).collect();
 
+    let order_ids: Vec<Uuid> = confirmed.iter().map(|(saga, _)| saga.order_id).collect();
+    let customer_ids: Vec<Option<Uuid>> =
+        confirmed.iter().map(|(saga, _)| saga.customer_id).collect();
     let mut taken: HashMap<Uuid, i32> = HashMap::new();
     for line in confirmed.iter().flat_map(|(_, lines)| lines.iter()) {
         *taken.entry(line.product_id).or_default() += line.quantity;
     }
     let (product_ids, units): (Vec<Uuid>, Vec<i32>) = taken.into_iter().unzip();
-    // `= ANY($1)` beside the join: a plan-stable index lookup (`sagas::apply_all`).
+    // One round trip for the order, its event and the stock. An order no
+    // longer pending (cancelled meanwhile) is not confirmed again and gets
+    // no event. `= ANY(..)` beside each join: a plan-stable index lookup
+    // (`sagas::apply_all`).
     sqlx::query(
-        "UPDATE products p SET stock = p.stock - t.units, updated_at = now()
-         FROM unnest($1::uuid[], $2::int4[]) AS t(id, units)
-         WHERE p.id = ANY($1) AND p.id = t.id",
+        "WITH confirmed AS (
+           UPDATE orders o SET status = 'confirmed',
+                  customer_id = coalesce(t.customer_id, o.customer_id), updated_at = now()
+           FROM unnest($1::uuid[], $2::uuid[]) AS t(id, customer_id)
+           WHERE o.id = ANY($1) AND o.id = t.id AND o.status = 'pending'
+           RETURNING o.id
+         ), queued AS (
+           INSERT INTO outbox (id, message_type, saga_id, envelope)
+           SELECT e.id, $3, e.saga_id, e.envelope
+           FROM unnest($4::uuid[], $5::uuid[], $6::uuid[], $7::jsonb[])
+                AS e(id, order_id, saga_id, envelope)
+           WHERE e.order_id IN (SELECT id FROM confirmed)
+         )
+         UPDATE products p SET stock = p.stock - t.units, updated_at = now()
+         FROM unnest($8::uuid[], $9::int4[]) AS t(id, units)
+         WHERE p.id = ANY($8) AND p.id = t.id",
     )
+    .bind(&order_ids)
+    .bind(&customer_ids)
+    .bind(contract::ORDER_CONFIRMED)
+    .bind(&outbox.ids)
+    .bind(&event_orders)
+    .bind(&outbox.saga_ids)
+    .bind(&outbox.envelopes)
     .bind(&product_ids)
     .bind(&units)
     .execute(&mut *tx)

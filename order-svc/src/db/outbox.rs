@@ -21,17 +21,24 @@ pub async fn insert<T: Serialize>(
         .ok_or_else(|| sqlx::Error::Protocol("an outbox insert returned no id".into()))
 }
 
-/// Queues events of type `kind`, each `(payload, saga, correlation id)`,
-/// inside `tx`: one statement however many. Each envelope's message id is
-/// its row's id; they are returned in the order given.
-pub async fn insert_all<T: Serialize>(
-    tx: &mut PgConnection,
-    kind: &str,
-    events: &[(&T, Uuid, &str)],
-) -> sqlx::Result<Vec<Uuid>> {
-    let mut ids = Vec::with_capacity(events.len());
-    let mut saga_ids = Vec::with_capacity(events.len());
-    let mut envelopes = Vec::with_capacity(events.len());
+/// Events ready for the outbox, one array per column.
+pub struct OutboxRows {
+    /// Row and message ids.
+    pub ids: Vec<Uuid>,
+    /// The saga of each.
+    pub saga_ids: Vec<Uuid>,
+    /// The full envelopes.
+    pub envelopes: Vec<serde_json::Value>,
+}
+
+/// Envelopes events of type `kind`, each `(payload, saga, correlation id)`,
+/// for the outbox: each envelope's message id is its row's id.
+pub fn rows<T: Serialize>(kind: &str, events: &[(&T, Uuid, &str)]) -> sqlx::Result<OutboxRows> {
+    let mut rows = OutboxRows {
+        ids: Vec::with_capacity(events.len()),
+        saga_ids: Vec::with_capacity(events.len()),
+        envelopes: Vec::with_capacity(events.len()),
+    };
     for (payload, saga_id, correlation_id) in events {
         let envelope = Envelope::new(
             kind,
@@ -42,23 +49,35 @@ pub async fn insert_all<T: Serialize>(
                 request_id: None,
             },
         );
-        ids.push(envelope.message_id);
-        saga_ids.push(*saga_id);
-        envelopes
+        rows.ids.push(envelope.message_id);
+        rows.saga_ids.push(*saga_id);
+        rows.envelopes
             .push(serde_json::to_value(&envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?);
     }
+    Ok(rows)
+}
+
+/// Queues events of type `kind`, each `(payload, saga, correlation id)`,
+/// inside `tx`: one statement however many. Each envelope's message id is
+/// its row's id; they are returned in the order given.
+pub async fn insert_all<T: Serialize>(
+    tx: &mut PgConnection,
+    kind: &str,
+    events: &[(&T, Uuid, &str)],
+) -> sqlx::Result<Vec<Uuid>> {
+    let rows = rows(kind, events)?;
     sqlx::query(
         "INSERT INTO outbox (id, message_type, saga_id, envelope)
          SELECT e.id, $2, e.saga_id, e.envelope
          FROM unnest($1::uuid[], $3::uuid[], $4::jsonb[]) AS e(id, saga_id, envelope)",
     )
-    .bind(&ids)
+    .bind(&rows.ids)
     .bind(kind)
-    .bind(&saga_ids)
-    .bind(&envelopes)
+    .bind(&rows.saga_ids)
+    .bind(&rows.envelopes)
     .execute(tx)
     .await?;
-    Ok(ids)
+    Ok(rows.ids)
 }
 
 /// An unsent row.
@@ -87,28 +106,34 @@ pub async fn lock_unsent(tx: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<
 }
 
 /// Marks rows sent (the broker confirmed each) and notes each in its saga's
-/// timeline: two statements for the whole batch.
+/// timeline: one statement for the whole batch.
 pub async fn mark_sent(tx: &mut PgConnection, events: &[&PendingEvent]) -> sqlx::Result<()> {
     if events.is_empty() {
         return Ok(());
     }
     let ids: Vec<Uuid> = events.iter().map(|event| event.id).collect();
-    sqlx::query("UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1)")
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
-    let published: Vec<(Uuid, String)> = events
+    let (saga_ids, details): (Vec<Uuid>, Vec<String>) = events
         .iter()
         .filter_map(|event| {
             let detail = format!("{} published (broker confirmed)", event.message_type);
             event.saga_id.map(|saga_id| (saga_id, detail))
         })
-        .collect();
-    let entries: Vec<_> = published
-        .iter()
-        .map(|(saga_id, detail)| (*saga_id, "publish_event", "completed", detail.as_str()))
-        .collect();
-    super::sagas::log_steps(tx, &entries).await
+        .unzip();
+    sqlx::query(
+        "WITH sent AS (
+           UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1)
+         )
+         INSERT INTO saga_steps (saga_id, step, status, detail)
+         SELECT e.saga_id, 'publish_event', 'completed', e.detail
+         FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS e(saga_id, detail, n)
+         ORDER BY e.n",
+    )
+    .bind(&ids)
+    .bind(&saga_ids)
+    .bind(&details)
+    .execute(tx)
+    .await
+    .map(drop)
 }
 
 /// Records a failed publish on a row.
