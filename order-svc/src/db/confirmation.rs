@@ -23,9 +23,12 @@ use messaging::contract::{self, Money, OrderConfirmed};
 use super::{
     orders::{self, OrderRecord},
     outbox,
-    sagas::{self, SAGA_COLUMNS, SagaRow, compensate_in, plan},
+    sagas::{self, SAGA_COLUMNS, SagaRow, plan},
 };
-use crate::{domain::order::RejectionReason, saga::state::Event};
+use crate::{
+    domain::order::RejectionReason,
+    saga::state::{Event, Phase, Step, Transition},
+};
 
 /// What steps 3 and 4 did to one saga, and its order as the transaction
 /// that did it read it (for the checkout's answer) when the saga ended there.
@@ -69,37 +72,20 @@ pub async fn verified_then_reserve_stock(
     batch: &[Verified],
     owner: &str,
 ) -> sqlx::Result<Vec<Confirmation>> {
-    let transitions = batch
+    let candidates = batch
         .iter()
         .map(|verified| {
-            plan(
-                &verified.saga,
-                Event::Verified {
-                    customer_id: verified.customer_id,
-                },
-            )
+            let answer = Event::Verified {
+                customer_id: verified.customer_id,
+            };
+            Ok(Candidate {
+                saga: verified.saga.clone(),
+                verified: Some((plan(&verified.saga, answer)?, verified.customer_id)),
+            })
         })
         .collect::<sqlx::Result<Vec<_>>>()?;
-    let changes: Vec<_> = batch
-        .iter()
-        .zip(&transitions)
-        .map(|(verified, transition)| (&verified.saga, transition))
-        .collect();
     let mut tx = pool.begin().await?;
-    let moved = sagas::apply_all(&mut tx, &changes, Some(owner)).await?;
-    let at_reserve_stock: Vec<SagaRow> = moved.iter().flatten().cloned().collect();
-    // The order learns its customer with its outcome (`confirm_all`,
-    // `compensate_in`), from the saga: one write of the order's row, not two.
-    let mut outcomes = reserve_stock_in(&mut tx, &at_reserve_stock)
-        .await?
-        .into_iter();
-    let outcomes: Vec<StockOutcome> = moved
-        .iter()
-        .map(|row| match row {
-            Some(_) => outcomes.next().unwrap_or(StockOutcome::Superseded),
-            None => StockOutcome::Superseded,
-        })
-        .collect();
+    let outcomes = reserve_stock_in(&mut tx, &candidates, Some(owner)).await?;
     let ended: Vec<Uuid> = batch
         .iter()
         .zip(&outcomes)
@@ -135,9 +121,50 @@ pub async fn reserve_stock_and_confirm(pool: &PgPool, saga_id: Uuid) -> sqlx::Re
     else {
         return Ok(StockOutcome::Superseded);
     };
-    let outcome = reserve_stock_in(&mut tx, &[saga]).await?.pop();
+    let candidate = Candidate {
+        saga,
+        verified: None,
+    };
+    let outcome = reserve_stock_in(&mut tx, &[candidate], None).await?.pop();
     tx.commit().await?;
     Ok(outcome.unwrap_or(StockOutcome::Superseded))
+}
+
+/// A saga about to take steps 3 and 4: as stored, and, when step 2's answer
+/// arrived just now, its transition and customer, written with steps 3 and 4
+/// as one transition ([`Transition::then`]).
+struct Candidate {
+    saga: SagaRow,
+    verified: Option<(Transition, Uuid)>,
+}
+
+impl Candidate {
+    /// The saga as it stands at `reserve_stock`: stored there, or as step 2's
+    /// answer leaves it.
+    fn at_reserve_stock(&self) -> SagaRow {
+        match &self.verified {
+            None => self.saga.clone(),
+            Some((_, customer_id)) => SagaRow {
+                step: Step::ReserveStock,
+                status: Phase::Running,
+                attempt: 1,
+                deadline: None,
+                customer_id: Some(*customer_id),
+                ..self.saga.clone()
+            },
+        }
+    }
+
+    /// What to write for it, given what steps 3 and 4 decided.
+    fn transition(&self, event: Event) -> sqlx::Result<Transition> {
+        let stock = plan(&self.at_reserve_stock(), event)?;
+        match &self.verified {
+            None => Ok(stock),
+            Some((verified, _)) => verified.clone().then(stock).ok_or_else(|| {
+                sqlx::Error::InvalidArgument("steps 2 to 4 cannot be one write".into())
+            }),
+        }
+    }
 }
 
 /// A line of an order, as step 3 needs it.
@@ -233,17 +260,25 @@ pub(crate) fn allocate(stock: &mut HashMap<Uuid, Stock>, orders: &[Vec<&Line>]) 
         .collect()
 }
 
-/// Steps 3 and 4 inside `tx` for `sagas`, all at `reserve_stock` and held by
-/// `tx`: lock their products, allocate, then confirm what fits (saga, order,
-/// `order.confirmed`, stock) and start compensating what does not.
+/// Steps 3 and 4 inside `tx` for `candidates` (distinct sagas): lock their
+/// products, allocate, write every saga's transition in one statement
+/// (compare-and-set on the stored step, attempt and, when given, the lease's
+/// `owner`), then confirm the orders that fit (order, `order.confirmed`,
+/// stock) and reject those that do not (their compensation started).
+///
+/// A saga that moved on meanwhile is `Superseded` and takes no stock. When
+/// that happens in a batch where some order fell short, the shortage may be
+/// owed to the superseded saga's units: the batch fails, and the batch
+/// writer writes its sagas one by one (`Batcher`), where allocation is exact.
 async fn reserve_stock_in(
     tx: &mut PgConnection,
-    sagas: &[SagaRow],
+    candidates: &[Candidate],
+    owner: Option<&str>,
 ) -> sqlx::Result<Vec<StockOutcome>> {
-    if sagas.is_empty() {
+    if candidates.is_empty() {
         return Ok(Vec::new());
     }
-    let order_ids: Vec<Uuid> = sagas.iter().map(|saga| saga.order_id).collect();
+    let order_ids: Vec<Uuid> = candidates.iter().map(|c| c.saga.order_id).collect();
     // The lines with what their order's event needs, and their products
     // locked in id order (`FOR NO KEY UPDATE` in a materialised CTE locks as
     // its `ORDER BY` reads) with the stock as the lock found it: one round trip.
@@ -280,73 +315,82 @@ async fn reserve_stock_in(
     for line in &lines {
         lines_of.entry(line.order_id).or_default().push(line);
     }
-    let orders: Vec<Vec<&Line>> = sagas
+    let orders: Vec<Vec<&Line>> = candidates
         .iter()
-        .map(|saga| lines_of.get(&saga.order_id).cloned().unwrap_or_default())
+        .map(|c| lines_of.get(&c.saga.order_id).cloned().unwrap_or_default())
         .collect();
     let allocations = allocate(&mut stock, &orders);
 
-    let fitting: Vec<(&SagaRow, &Vec<&Line>)> = sagas
+    let transitions = candidates
+        .iter()
+        .zip(&allocations)
+        .map(|(candidate, allocation)| {
+            candidate.transition(match allocation {
+                Allocation::Fits => Event::Confirmed,
+                Allocation::Short(detail) => Event::CompensationStarted {
+                    reason: RejectionReason::InsufficientStock,
+                    status: "failed",
+                    detail: format!("not enough stock ({detail}); releasing the credit"),
+                },
+            })
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    let changes: Vec<_> = candidates
+        .iter()
+        .zip(&transitions)
+        .map(|(candidate, transition)| (&candidate.saga, transition))
+        .collect();
+    let moved = sagas::apply_all(&mut *tx, &changes, owner).await?;
+    let superseded = moved.iter().any(Option::is_none);
+    let short = allocations.iter().any(|a| *a != Allocation::Fits);
+    if superseded && short && candidates.len() > 1 {
+        return Err(sqlx::Error::Protocol(
+            "a saga of the batch moved on while another fell short of stock".into(),
+        ));
+    }
+
+    let confirmed: Vec<(&SagaRow, &Vec<&Line>)> = moved
         .iter()
         .zip(&orders)
         .zip(&allocations)
-        .filter(|(_, allocation)| **allocation == Allocation::Fits)
-        .map(|(order, _)| order)
+        .filter_map(|((row, lines), allocation)| match (row, allocation) {
+            (Some(row), Allocation::Fits) => Some((row, lines)),
+            _ => None,
+        })
         .collect();
-    let confirmed = confirm_all(tx, &fitting, &facts).await?;
-
-    let mut outcomes = Vec::with_capacity(sagas.len());
-    for (saga, allocation) in sagas.iter().zip(&allocations) {
-        outcomes.push(match allocation {
-            Allocation::Fits if confirmed.contains(&saga.id) => StockOutcome::Confirmed,
-            Allocation::Fits => StockOutcome::Superseded,
-            Allocation::Short(detail) => {
-                let detail = format!("not enough stock ({detail}); releasing the credit");
-                let reason = RejectionReason::InsufficientStock;
-                if compensate_in(tx, saga, reason, "failed", &detail).await? {
-                    StockOutcome::Short
-                } else {
-                    StockOutcome::Superseded
-                }
+    confirm_orders(tx, &confirmed, &facts).await?;
+    let mut outcomes = Vec::with_capacity(candidates.len());
+    for (row, allocation) in moved.iter().zip(&allocations) {
+        outcomes.push(match (row, allocation) {
+            (None, _) => StockOutcome::Superseded,
+            (Some(_), Allocation::Fits) => StockOutcome::Confirmed,
+            (Some(row), Allocation::Short(_)) => {
+                sagas::reject_order(
+                    tx,
+                    row.order_id,
+                    RejectionReason::InsufficientStock,
+                    row.customer_id,
+                )
+                .await?;
+                StockOutcome::Short
             }
         });
     }
     Ok(outcomes)
 }
 
-/// Step 4 for sagas whose lines fit: the sagas end confirmed, their orders
-/// are confirmed (with their customer, from the saga), `order.confirmed` is
-/// queued for each, and their units leave the stock; the saga transitions in
-/// one statement and the rest in another. Returns the sagas confirmed (all
-/// of them, unless one moved on).
-async fn confirm_all(
+/// Step 4's writes for sagas confirmed (as written) with their lines: their
+/// orders are confirmed (with their customer, from the saga),
+/// `order.confirmed` is queued for each, and their units leave the stock;
+/// one statement.
+async fn confirm_orders(
     tx: &mut PgConnection,
-    fitting: &[(&SagaRow, &Vec<&Line>)],
+    confirmed: &[(&SagaRow, &Vec<&Line>)],
     facts: &HashMap<Uuid, OrderFacts>,
-) -> sqlx::Result<Vec<Uuid>> {
-    if fitting.is_empty() {
-        return Ok(Vec::new());
-    }
-    let transitions = fitting
-        .iter()
-        .map(|(saga, _)| plan(saga, Event::Confirmed))
-        .collect::<sqlx::Result<Vec<_>>>()?;
-    let changes: Vec<_> = fitting
-        .iter()
-        .zip(&transitions)
-        .map(|((saga, _), transition)| (*saga, transition))
-        .collect();
-    let moved = sagas::apply_all(&mut *tx, &changes, None).await?;
-    let confirmed: Vec<(&SagaRow, &Vec<&Line>)> = fitting
-        .iter()
-        .zip(&moved)
-        .filter(|(_, row)| row.is_some())
-        .map(|(order, _)| *order)
-        .collect();
+) -> sqlx::Result<()> {
     if confirmed.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
-
     let events: Vec<OrderConfirmed> = confirmed
         .iter()
         .filter_map(|(saga, lines)| {
@@ -412,8 +456,8 @@ async fn confirm_all(
     .bind(&product_ids)
     .bind(&units)
     .execute(&mut *tx)
-    .await?;
-    Ok(confirmed.iter().map(|(saga, _)| saga.id).collect())
+    .await
+    .map(drop)
 }
 
 #[cfg(test)]

@@ -387,7 +387,7 @@ pub(crate) async fn compensate_in(
     Ok(moved)
 }
 
-async fn reject_order(
+pub(crate) async fn reject_order(
     tx: &mut PgConnection,
     order_id: Uuid,
     reason: RejectionReason,

@@ -200,6 +200,32 @@ pub struct Transition {
     pub entries: Vec<Entry>,
 }
 
+impl Transition {
+    /// This transition, then `next` from where it leads, written as one:
+    /// the saga lands where `next` leads, with both timelines and what
+    /// either records (the later one winning). Steps 2, 3 and 4 of a
+    /// checkout commit together this way, one write of the saga instead of
+    /// two. `None` when `next` is another try of a step (its attempt
+    /// counts from the first write, which the composite skips).
+    pub fn then(self, next: Transition) -> Option<Transition> {
+        if next.attempt == Attempt::Next {
+            return None;
+        }
+        let mut entries = self.entries;
+        entries.extend(next.entries);
+        Some(Transition {
+            lease: match next.lease {
+                Lease::Keep => self.lease,
+                lease => lease,
+            },
+            reason: next.reason.or(self.reason),
+            customer_id: next.customer_id.or(self.customer_id),
+            entries,
+            ..next
+        })
+    }
+}
+
 /// An event that cannot happen at the saga's step.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("a saga at {step} cannot take {event}")]
@@ -352,6 +378,87 @@ impl Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verified_then_confirmed_is_one_write_with_both_timelines() {
+        let verified = transition(
+            Step::VerifyCustomer,
+            2,
+            Event::Verified {
+                customer_id: customer(),
+            },
+        )
+        .unwrap();
+        let confirmed = transition(Step::ReserveStock, 1, Event::Confirmed).unwrap();
+        let both = verified.clone().then(confirmed.clone()).unwrap();
+        assert_eq!((both.step, both.phase), (Step::Done, Phase::Confirmed));
+        assert_eq!(both.attempt, Attempt::Reset);
+        assert_eq!(both.lease, Lease::Release);
+        assert_eq!(both.customer_id, Some(customer()));
+        assert_eq!(both.reason, None);
+        let steps: Vec<_> = both.entries.iter().map(|e| (e.step, e.status)).collect();
+        assert_eq!(
+            steps,
+            [
+                ("verify_customer", "completed"),
+                ("reserve_stock", "completed"),
+                ("confirm_order", "completed")
+            ]
+        );
+    }
+
+    #[test]
+    fn verified_then_short_of_stock_keeps_the_lease_and_records_the_reason() {
+        let verified = transition(
+            Step::VerifyCustomer,
+            1,
+            Event::Verified {
+                customer_id: customer(),
+            },
+        )
+        .unwrap();
+        let short = transition(
+            Step::ReserveStock,
+            1,
+            Event::CompensationStarted {
+                reason: RejectionReason::InsufficientStock,
+                status: "failed",
+                detail: "not enough".into(),
+            },
+        )
+        .unwrap();
+        let both = verified.then(short).unwrap();
+        assert_eq!(
+            (both.step, both.phase),
+            (Step::ReleaseCredit, Phase::Compensating)
+        );
+        assert_eq!(both.lease, Lease::Keep);
+        assert_eq!(both.reason, Some(RejectionReason::InsufficientStock));
+        assert_eq!(both.customer_id, Some(customer()));
+        assert_eq!(both.entries.len(), 2);
+    }
+
+    #[test]
+    fn another_try_cannot_follow_in_the_same_write() {
+        let verified = transition(
+            Step::VerifyCustomer,
+            1,
+            Event::Verified {
+                customer_id: customer(),
+            },
+        )
+        .unwrap();
+        let retried = transition(
+            Step::VerifyCustomer,
+            1,
+            Event::Retried {
+                step_timeout: Duration::from_secs(1),
+                why: "again".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(verified.then(retried), None);
+    }
 
     fn customer() -> Uuid {
         Uuid::from_u128(7)
