@@ -324,11 +324,12 @@ pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<OrderRecord>> {
 }
 
 /// The orders `ids` that exist, with their lines and timelines, as `tx`
-/// sees them: three statements however many.
+/// sees them: one statement however many.
 pub async fn records_in(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<OrderRecord>> {
     // One round trip: each order with its lines and timeline gathered as JSON
     // (amounts as text, so no float comes near them). The correlated
-    // subqueries read each order's lines and each saga's steps by index.
+    // subqueries read each order's lines and its saga's steps by index (the
+    // saga's id found first, so no plan can join the whole steps table).
     let rows: Vec<OrderWithParts> = sqlx::query_as(
         "SELECT o.*,
            (SELECT coalesce(json_agg(json_build_object(
@@ -340,8 +341,8 @@ pub async fn records_in(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec
            (SELECT coalesce(json_agg(json_build_object(
                       'step', s.step, 'status', s.status, 'at', s.at, 'detail', s.detail)
                     ORDER BY s.id), '[]')
-            FROM sagas g JOIN saga_steps s ON s.saga_id = g.id
-            WHERE g.order_id = o.id) AS steps
+            FROM saga_steps s
+            WHERE s.saga_id = (SELECT g.id FROM sagas g WHERE g.order_id = o.id)) AS steps
          FROM orders o WHERE o.id = ANY($1)",
     )
     .bind(ids)
