@@ -1,6 +1,8 @@
 //! Steps 3 and 4 of the checkout saga, for many sagas in one transaction:
 //! take each order's stock and confirm it with `order.confirmed` queued, or,
-//! short of stock, reject it and start compensating.
+//! short of stock, reject it and start compensating. A saga whose step 2
+//! answer has just arrived is written once for steps 2 to 4 (one composed
+//! transition, `Transition::then`).
 //!
 //! Why many at once: every order of a popular product needs that product's
 //! row, so one transaction per order queues them all on one lock and pays a
@@ -27,7 +29,7 @@ use super::{
 };
 use crate::{
     domain::order::RejectionReason,
-    saga::state::{Event, Phase, Step, Transition},
+    saga::state::{Event, Transition},
 };
 
 /// What steps 3 and 4 did to one saga, and its order as the transaction
@@ -140,13 +142,14 @@ struct Candidate {
 
 impl Candidate {
     /// The saga as it stands at `reserve_stock`: stored there, or as step 2's
-    /// answer leaves it.
+    /// answer leaves it (a new step, so its first attempt, with no deadline:
+    /// what `sagas::apply_all` would write for that transition).
     fn at_reserve_stock(&self) -> SagaRow {
         match &self.verified {
             None => self.saga.clone(),
-            Some((_, customer_id)) => SagaRow {
-                step: Step::ReserveStock,
-                status: Phase::Running,
+            Some((verified, customer_id)) => SagaRow {
+                step: verified.step,
+                status: verified.phase,
                 attempt: 1,
                 deadline: None,
                 customer_id: Some(*customer_id),

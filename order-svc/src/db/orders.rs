@@ -317,10 +317,11 @@ pub struct OrderRecord {
     pub steps: Vec<StepRow>,
 }
 
-/// An order with its lines and its saga's timeline.
+/// An order with its lines and its saga's timeline: one statement, so one
+/// snapshot, with no transaction around it.
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<OrderRecord>> {
-    let mut tx = super::snapshot(pool).await?;
-    Ok(records_in(&mut tx, &[id]).await?.pop())
+    let mut connection = pool.acquire().await?;
+    Ok(records_in(&mut connection, &[id]).await?.pop())
 }
 
 /// The orders `ids` that exist, with their lines and timelines, as `tx`

@@ -58,7 +58,8 @@ pub struct SagaLease {
     pub step_timeout: Duration,
 }
 
-/// Appends an entry to the saga's timeline.
+/// Appends an entry to the saga's timeline. (Batches write theirs within
+/// their own statements: [`apply_all`], recording, the outbox relay.)
 pub async fn log_step(
     tx: &mut PgConnection,
     saga_id: Uuid,
@@ -66,34 +67,14 @@ pub async fn log_step(
     status: &str,
     detail: &str,
 ) -> sqlx::Result<()> {
-    log_steps(tx, &[(saga_id, step, status, detail)]).await
-}
-
-/// Appends entries `(saga, step, status, detail)` to sagas' timelines, in
-/// the order given: one statement however many.
-pub async fn log_steps(
-    tx: &mut PgConnection,
-    entries: &[(Uuid, &str, &str, &str)],
-) -> sqlx::Result<()> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let (sagas, steps, statuses, details): (Vec<Uuid>, Vec<&str>, Vec<&str>, Vec<&str>) =
-        entries.iter().copied().collect();
-    sqlx::query(
-        "INSERT INTO saga_steps (saga_id, step, status, detail)
-         SELECT e.saga_id, e.step, e.status, e.detail
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
-              AS e(saga_id, step, status, detail, n)
-         ORDER BY e.n",
-    )
-    .bind(&sagas)
-    .bind(&steps)
-    .bind(&statuses)
-    .bind(&details)
-    .execute(tx)
-    .await
-    .map(drop)
+    sqlx::query("INSERT INTO saga_steps (saga_id, step, status, detail) VALUES ($1, $2, $3, $4)")
+        .bind(saga_id)
+        .bind(step)
+        .bind(status)
+        .bind(detail)
+        .execute(tx)
+        .await
+        .map(drop)
 }
 
 /// Takes (or renews) the lease of an unfinished saga for `owner`; `None` when

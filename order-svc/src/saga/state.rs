@@ -379,16 +379,21 @@ impl Event {
 mod tests {
     use super::*;
 
-    #[test]
-    fn verified_then_confirmed_is_one_write_with_both_timelines() {
-        let verified = transition(
+    /// Step 2's answer, on its `attempt`-th try.
+    fn verified_on_attempt(attempt: i32) -> Transition {
+        transition(
             Step::VerifyCustomer,
-            2,
+            attempt,
             Event::Verified {
                 customer_id: customer(),
             },
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn verified_then_confirmed_is_one_write_with_both_timelines() {
+        let verified = verified_on_attempt(2);
         let confirmed = transition(Step::ReserveStock, 1, Event::Confirmed).unwrap();
         let both = verified.clone().then(confirmed.clone()).unwrap();
         assert_eq!((both.step, both.phase), (Step::Done, Phase::Confirmed));
@@ -409,14 +414,7 @@ mod tests {
 
     #[test]
     fn verified_then_short_of_stock_keeps_the_lease_and_records_the_reason() {
-        let verified = transition(
-            Step::VerifyCustomer,
-            1,
-            Event::Verified {
-                customer_id: customer(),
-            },
-        )
-        .unwrap();
+        let verified = verified_on_attempt(1);
         let short = transition(
             Step::ReserveStock,
             1,
@@ -440,14 +438,7 @@ mod tests {
 
     #[test]
     fn another_try_cannot_follow_in_the_same_write() {
-        let verified = transition(
-            Step::VerifyCustomer,
-            1,
-            Event::Verified {
-                customer_id: customer(),
-            },
-        )
-        .unwrap();
+        let verified = verified_on_attempt(1);
         let retried = transition(
             Step::VerifyCustomer,
             1,
