@@ -2,7 +2,11 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use messaging::{AmqpSettings, contract::Money};
+use messaging::{
+    AmqpSettings,
+    contract::Money,
+    edge::access_config::{self, AccessConfig},
+};
 
 /// The service's settings.
 #[derive(Debug, Clone)]
@@ -15,8 +19,9 @@ pub struct Config {
     pub amqp: AmqpSettings,
     /// `HTTP_ADDR`: where the REST API listens (port 0: any free port).
     pub http_addr: SocketAddr,
-    /// `ADMIN_TOKEN`: bearer token for admin operations.
-    pub admin_token: String,
+    /// `APP_ENV`, `ADMIN_TOKEN`, `ACCESS_TOKEN_SECRET`, `ACCESS_TOKEN_TTL`,
+    /// `TRUSTED_PROXIES`: who may do what.
+    pub access: AccessConfig,
     /// `CORS_ORIGINS`: comma-separated origins allowed to call from a browser.
     pub cors_origins: Vec<String>,
     /// `DEFAULT_CREDIT_LIMIT`: credit of customers created without one.
@@ -34,8 +39,8 @@ pub struct Config {
     pub log_format: String,
 }
 
-/// Every environment variable the service reads (besides `RUST_LOG`, which
-/// the logging filter reads itself). The compose file is checked against it.
+/// The environment variables only this service reads; [`variables`] adds
+/// the access settings both services share.
 pub const VARIABLES: &[&str] = &[
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
@@ -43,7 +48,6 @@ pub const VARIABLES: &[&str] = &[
     "AMQP_NAMESPACE",
     "AMQP_QUEUE_EXPIRY_MS",
     "HTTP_ADDR",
-    "ADMIN_TOKEN",
     "CORS_ORIGINS",
     "DEFAULT_CREDIT_LIMIT",
     "RESERVATION_TTL",
@@ -53,8 +57,15 @@ pub const VARIABLES: &[&str] = &[
     "LOG_FORMAT",
 ];
 
-/// The default of `ADMIN_TOKEN`; a warning is logged while it is in use.
-pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
+/// Every environment variable the service reads (besides `RUST_LOG`, which
+/// the logging filter reads itself). The compose file is checked against it.
+pub fn variables() -> Vec<&'static str> {
+    VARIABLES
+        .iter()
+        .chain(access_config::VARIABLES)
+        .copied()
+        .collect()
+}
 
 /// A configuration value that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +105,7 @@ impl Config {
             http_addr: get("HTTP_ADDR", "127.0.0.1:3002")
                 .parse()
                 .map_err(|e| ConfigError(format!("HTTP_ADDR: {e}")))?,
-            admin_token: get("ADMIN_TOKEN", DEV_ADMIN_TOKEN),
+            access: AccessConfig::from_lookup(&lookup).map_err(ConfigError)?,
             cors_origins: messaging::edge::parse_origins(&get(
                 "CORS_ORIGINS",
                 "http://127.0.0.1:3001,http://localhost:3001",
@@ -114,6 +125,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use messaging::edge::access_config::DEV_ADMIN_TOKEN;
 
     #[test]
     fn it_reads_exactly_the_variables_it_declares() {
@@ -124,7 +136,7 @@ mod tests {
         })
         .unwrap();
         let declared: std::collections::BTreeSet<String> =
-            VARIABLES.iter().map(|v| (*v).to_owned()).collect();
+            variables().into_iter().map(str::to_owned).collect();
         assert_eq!(*asked.lock().unwrap(), declared);
     }
 
@@ -134,7 +146,7 @@ mod tests {
         assert_eq!(config.database_url, "postgres://127.0.0.1/customers");
         assert_eq!(config.http_addr.to_string(), "127.0.0.1:3002");
         assert_eq!(config.amqp.namespace.as_str(), "commerce");
-        assert_eq!(config.admin_token, DEV_ADMIN_TOKEN);
+        assert_eq!(config.access.admin_token, DEV_ADMIN_TOKEN);
         assert_eq!(config.default_credit_limit.to_string(), "5000.00");
         assert_eq!(config.reservation_ttl, Duration::from_secs(900));
         assert_eq!(

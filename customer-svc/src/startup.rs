@@ -7,13 +7,11 @@ use messaging::{Broker, ConsumerHandle, contract, edge::HttpServer};
 use sqlx::PgPool;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::{
-    Config,
-    config::DEV_ADMIN_TOKEN,
-    consumers, db,
-    http::{self, AppState},
+    Config, consumers, db,
+    http::{self, AppState, sessions::SignInGuard},
     lease, rpc,
 };
 
@@ -33,9 +31,7 @@ impl Application {
     /// the RPC server, the event consumer and the lease sweeper, and binds the
     /// HTTP listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        if config.admin_token == DEV_ADMIN_TOKEN {
-            warn!("ADMIN_TOKEN is the development default; set a secret one in production");
-        }
+        config.access.warn_about_defaults();
         let pool: PgPool =
             db::connect_and_migrate(&config.database_url, config.database_max_connections).await?;
         let topology = contract::system_topology(&config.amqp.namespace);
@@ -63,6 +59,8 @@ impl Application {
             listener,
             address,
             state: AppState {
+                access: config.access.access(),
+                sign_in: SignInGuard::new(config.access.trusted_proxies.clone()),
                 pool,
                 broker,
                 config: Arc::new(config),

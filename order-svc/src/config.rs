@@ -2,7 +2,10 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use messaging::AmqpSettings;
+use messaging::{
+    AmqpSettings,
+    edge::access_config::{self, AccessConfig},
+};
 
 /// The service's settings.
 #[derive(Debug, Clone)]
@@ -20,8 +23,9 @@ pub struct Config {
     /// `CHECKOUT_WAIT_MS`: how long `POST /api/v1/orders` waits for the saga's
     /// end before answering 202 (default: `RPC_TIMEOUT_MS` plus 2 s).
     pub checkout_wait: Duration,
-    /// `ADMIN_TOKEN`: bearer token for the admin endpoints.
-    pub admin_token: String,
+    /// `APP_ENV`, `ADMIN_TOKEN`, `ACCESS_TOKEN_SECRET`, `ACCESS_TOKEN_TTL`,
+    /// `TRUSTED_PROXIES`: who may do what.
+    pub access: AccessConfig,
     /// `UI_DIR`: the built WASM UI, served at `/`.
     pub ui_dir: PathBuf,
     /// `CUSTOMER_API_URL`: customer-svc's base URL as the browser reaches it,
@@ -53,8 +57,8 @@ pub struct Config {
     pub crash_after: Option<String>,
 }
 
-/// Every environment variable the service reads (besides `RUST_LOG`, which
-/// the logging filter reads itself). The compose file is checked against it.
+/// The environment variables only this service reads; [`variables`] adds
+/// the access settings both services share.
 pub const VARIABLES: &[&str] = &[
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
@@ -64,7 +68,6 @@ pub const VARIABLES: &[&str] = &[
     "HTTP_ADDR",
     "RPC_TIMEOUT_MS",
     "CHECKOUT_WAIT_MS",
-    "ADMIN_TOKEN",
     "UI_DIR",
     "CUSTOMER_API_URL",
     "CORS_ORIGINS",
@@ -77,8 +80,15 @@ pub const VARIABLES: &[&str] = &[
     "IDEMPOTENCY_KEY_TTL",
 ];
 
-/// The default of `ADMIN_TOKEN`; a warning is logged while it is in use.
-pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
+/// Every environment variable the service reads (besides `RUST_LOG`, which
+/// the logging filter reads itself). The compose file is checked against it.
+pub fn variables() -> Vec<&'static str> {
+    VARIABLES
+        .iter()
+        .chain(access_config::VARIABLES)
+        .copied()
+        .collect()
+}
 
 /// A configuration value that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -131,7 +141,7 @@ impl Config {
                 .map_err(|e| ConfigError(format!("HTTP_ADDR: {e}")))?,
             rpc_timeout,
             checkout_wait: millis("CHECKOUT_WAIT_MS", &default_wait)?,
-            admin_token: get("ADMIN_TOKEN", DEV_ADMIN_TOKEN),
+            access: AccessConfig::from_lookup(&lookup).map_err(ConfigError)?,
             ui_dir: PathBuf::from(get("UI_DIR", "ui/dist")),
             customer_api_url: get("CUSTOMER_API_URL", "http://127.0.0.1:3002"),
             cors_origins: messaging::edge::parse_origins(&get("CORS_ORIGINS", ""))
@@ -158,6 +168,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use messaging::edge::access_config::DEV_ADMIN_TOKEN;
 
     #[test]
     fn it_reads_exactly_the_variables_it_declares() {
@@ -168,7 +179,7 @@ mod tests {
         })
         .unwrap();
         let declared: std::collections::BTreeSet<String> =
-            VARIABLES.iter().map(|v| (*v).to_owned()).collect();
+            variables().into_iter().map(str::to_owned).collect();
         assert_eq!(*asked.lock().unwrap(), declared);
     }
 
@@ -180,7 +191,7 @@ mod tests {
         assert_eq!(config.rpc_timeout, Duration::from_millis(3000));
         assert_eq!(config.checkout_wait, Duration::from_millis(5000));
         assert_eq!(config.ui_dir, PathBuf::from("ui/dist"));
-        assert_eq!(config.admin_token, DEV_ADMIN_TOKEN);
+        assert_eq!(config.access.admin_token, DEV_ADMIN_TOKEN);
         assert!(config.cors_origins.is_empty());
         assert!(config.crash_after.is_none());
     }

@@ -12,9 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::{
-    Config,
-    config::DEV_ADMIN_TOKEN,
-    db,
+    Config, db,
     http::{self, AppState},
     outbox,
     saga::{self, AmqpCustomerGateway, Coordinator, SagaSettings},
@@ -45,9 +43,7 @@ impl Application {
         config: Config,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
-        if config.admin_token == DEV_ADMIN_TOKEN {
-            warn!("ADMIN_TOKEN is the development default; set a secret one in production");
-        }
+        config.access.warn_about_defaults();
         if config.crash_after.is_some() {
             warn!(step = ?config.crash_after, "FAULT_CRASH_AFTER is set: this process will abort on purpose (tests only)");
         }
@@ -95,6 +91,7 @@ impl Application {
                 broker,
                 coordinator,
                 checkout_limit: PerClientLimit::per_minute(config.checkout_rate_per_minute),
+                access: config.access.access(),
                 config: Arc::new(config),
             },
             rpc,

@@ -135,8 +135,8 @@ fn the_system_has_its_five_services_with_health_checks() {
 fn every_variable_given_to_a_service_is_one_it_reads() {
     let compose = compose();
     for (name, known) in [
-        ("order-svc", order_svc::config::VARIABLES),
-        ("customer-svc", customer_svc::config::VARIABLES),
+        ("order-svc", order_svc::config::variables()),
+        ("customer-svc", customer_svc::config::variables()),
     ] {
         let given = environment(service(&compose, name));
         for key in given.keys() {
@@ -148,6 +148,8 @@ fn every_variable_given_to_a_service_is_one_it_reads() {
             "AMQP_NAMESPACE",
             "HTTP_ADDR",
             "ADMIN_TOKEN",
+            "ACCESS_TOKEN_SECRET",
+            "APP_ENV",
         ] {
             assert!(given.contains_key(required), "{name} needs {required}");
         }
@@ -258,6 +260,7 @@ fn every_credential_comes_from_the_env_file_and_the_example_names_them_all() {
         "ORDERS_DB_PASSWORD",
         "CUSTOMERS_DB_PASSWORD",
         "ADMIN_TOKEN",
+        "ACCESS_TOKEN_SECRET",
     ] {
         assert!(
             example[secret].starts_with("change-me"),
@@ -316,4 +319,24 @@ fn the_healthcheck_subcommand_fails_when_nothing_answers() {
         .status()
         .expect("order-svc runs");
     assert_eq!(status.code(), Some(1));
+}
+
+#[test]
+fn the_composed_services_run_in_production_and_refuse_the_example_placeholders() {
+    let compose = compose();
+    let example = env_example();
+    for name in ["order-svc", "customer-svc"] {
+        let given = environment(service(&compose, name));
+        assert_eq!(given["APP_ENV"], "production", "{name} runs as production");
+        let refused =
+            messaging::edge::access_config::AccessConfig::from_lookup(|variable| match variable {
+                "APP_ENV" => Some("production".to_owned()),
+                "ADMIN_TOKEN" | "ACCESS_TOKEN_SECRET" => example.get(variable).cloned(),
+                _ => None,
+            });
+        assert!(
+            refused.is_err(),
+            "{name} would start with .env.example's placeholders"
+        );
+    }
 }

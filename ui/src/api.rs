@@ -1,10 +1,11 @@
 //! A typed client for the two services' REST APIs, over `fetch`. order-svc is
 //! the page's own origin; customer-svc's base URL comes from
-//! `/ui-config.json`, which order-svc serves from its configuration.
+//! `/ui-config.json`, which order-svc serves from its configuration. Calls
+//! that need a shopper's token take it as an argument: this module keeps none.
 
 use std::{cell::RefCell, collections::BTreeMap, fmt};
 
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// A product on sale.
@@ -38,8 +39,40 @@ pub struct Order {
     pub customer_email: String,
     pub status: String,
     pub reason: Option<String>,
+    #[serde(default)]
+    pub items: Vec<OrderLine>,
     pub total: String,
     pub currency: String,
+    #[serde(default)]
+    pub created_at: String,
+}
+
+impl Order {
+    /// The order as a line of the history.
+    pub fn to_history_item(&self) -> HistoryItem {
+        HistoryItem {
+            order_id: self.id.clone(),
+            status: self.status.clone(),
+            total: self.total.clone(),
+            currency: self.currency.clone(),
+            item_count: self.items.iter().map(|l| l.quantity).sum(),
+            placed_at: self.created_at.clone(),
+        }
+    }
+}
+
+/// One line of an order (only what the page shows of it).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct OrderLine {
+    pub quantity: u32,
+}
+
+/// The answer to a checkout: the order, and the token that opens it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PlacedOrder {
+    #[serde(flatten)]
+    pub order: Order,
+    pub access_token: Option<String>,
 }
 
 /// A customer as customer-svc shows it.
@@ -47,6 +80,15 @@ pub struct Order {
 pub struct Customer {
     pub id: String,
     pub email: String,
+    pub name: String,
+}
+
+/// What `POST /api/v1/sessions` grants.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Grant {
+    pub access_token: String,
+    pub customer_id: String,
+    pub expires_at: String,
 }
 
 /// A customer's order history and statistics.
@@ -96,6 +138,9 @@ pub struct CheckoutItem {
     pub quantity: u32,
 }
 
+/// Most orders "Your orders" shows.
+pub const HISTORY_PAGE: u32 = 20;
+
 #[derive(Debug, Clone, Deserialize)]
 struct UiConfig {
     customer_api: String,
@@ -112,6 +157,9 @@ pub struct ApiError {
     pub message: String,
     /// Invalid fields and why, for a 422.
     pub fields: BTreeMap<String, String>,
+    /// Seconds to wait before trying again, when the answer said
+    /// (`Retry-After` on a 429).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -121,7 +169,13 @@ impl ApiError {
             code: "network".into(),
             message: format!("the shop could not be reached ({error})"),
             fields: BTreeMap::new(),
+            retry_after_secs: None,
         }
+    }
+
+    /// Whether the token sent was refused as missing, forged or expired.
+    pub fn is_unauthorized(&self) -> bool {
+        self.status == 401
     }
 }
 
@@ -149,6 +203,11 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     if (200..300).contains(&status) {
         return response.json::<T>().await.map_err(ApiError::network);
     }
+    // Readable cross-origin only if customer-svc exposes it (CORS).
+    let retry_after_secs = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.trim().parse().ok());
     let text = response.text().await.unwrap_or_default();
     Err(match serde_json::from_str::<ErrorBody>(&text) {
         Ok(body) => ApiError {
@@ -164,18 +223,40 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
                         .collect()
                 })
                 .unwrap_or_default(),
+            retry_after_secs,
         },
         Err(_) => ApiError {
             status,
             code: "unexpected".into(),
             message: format!("the shop answered {status}"),
             fields: BTreeMap::new(),
+            retry_after_secs,
         },
     })
 }
 
+/// The request, carrying `token` as its bearer when there is one.
+fn bearing(request: RequestBuilder, token: Option<&str>) -> RequestBuilder {
+    match token {
+        Some(token) => request.header("authorization", &format!("Bearer {token}")),
+        None => request,
+    }
+}
+
+async fn send<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, ApiError> {
+    read(request.send().await.map_err(ApiError::network)?).await
+}
+
+async fn send_json<T: DeserializeOwned>(
+    request: RequestBuilder,
+    body: &impl Serialize,
+) -> Result<T, ApiError> {
+    let request = request.json(body).map_err(ApiError::network)?;
+    read(request.send().await.map_err(ApiError::network)?).await
+}
+
 async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
-    read(Request::get(url).send().await.map_err(ApiError::network)?).await
+    send(Request::get(url)).await
 }
 
 thread_local! {
@@ -193,7 +274,7 @@ async fn customer_api() -> Result<String, ApiError> {
     Ok(base)
 }
 
-/// A value made safe for a query string.
+/// A value made safe for a query string or a path segment.
 fn query_value(value: &str) -> String {
     String::from(web_sys::js_sys::encode_uri_component(value))
 }
@@ -222,45 +303,75 @@ pub async fn categories() -> Result<Vec<String>, ApiError> {
     Ok(get::<Categories>("/api/v1/categories").await?.items)
 }
 
-/// Places an order. `key` makes a retry of the same attempt the same order.
-pub async fn checkout(request: &CheckoutRequest, key: &str) -> Result<Order, ApiError> {
-    let request = Request::post("/api/v1/orders")
-        .header("idempotency-key", key)
-        .json(request)
-        .map_err(ApiError::network)?;
-    read(request.send().await.map_err(ApiError::network)?).await
+/// Places an order, as a guest (`token` none) or for the signed-in customer
+/// whose token it is. `key` makes a retry of the same attempt the same order.
+pub async fn checkout(
+    request: &CheckoutRequest,
+    key: &str,
+    token: Option<&str>,
+) -> Result<PlacedOrder, ApiError> {
+    let builder = Request::post("/api/v1/orders").header("idempotency-key", key);
+    send_json(bearing(builder, token), request).await
 }
 
-/// One order.
-pub async fn order(id: &str) -> Result<Order, ApiError> {
-    get(&format!("/api/v1/orders/{id}")).await
+/// One order, opened with its own token or its customer's.
+pub async fn order(id: &str, token: &str) -> Result<Order, ApiError> {
+    let url = format!("/api/v1/orders/{}", query_value(id));
+    send(bearing(Request::get(&url), Some(token))).await
 }
 
-/// Cancels a confirmed order.
-pub async fn cancel(id: &str) -> Result<Order, ApiError> {
-    let response = Request::post(&format!("/api/v1/orders/{id}/cancel"))
-        .send()
-        .await
-        .map_err(ApiError::network)?;
-    read(response).await
+/// Cancels a confirmed order, with its own token or its customer's.
+pub async fn cancel(id: &str, token: &str) -> Result<Order, ApiError> {
+    let url = format!("/api/v1/orders/{}/cancel", query_value(id));
+    send(bearing(Request::post(&url), Some(token))).await
 }
 
-/// The customer with this email, if there is one.
-pub async fn customer_by_email(email: &str) -> Result<Option<Customer>, ApiError> {
+/// Creates an account that signs in with `password`.
+pub async fn sign_up(email: &str, name: &str, password: &str) -> Result<Customer, ApiError> {
+    #[derive(Serialize)]
+    struct SignUp<'a> {
+        email: &'a str,
+        name: &'a str,
+        password: &'a str,
+    }
     let base = customer_api().await?;
-    let page: Page<Customer> = get(&format!(
-        "{base}/api/v1/customers?email={}",
-        query_value(email)
-    ))
-    .await?;
-    Ok(page.items.into_iter().next())
-}
-
-/// A customer's order history.
-pub async fn history(customer_id: &str) -> Result<History, ApiError> {
-    let base = customer_api().await?;
-    get(&format!(
-        "{base}/api/v1/customers/{customer_id}/orders?per_page=20"
-    ))
+    let url = format!("{base}/api/v1/customers");
+    send_json(
+        Request::post(&url),
+        &SignUp {
+            email,
+            name,
+            password,
+        },
+    )
     .await
+}
+
+/// Signs in: a token for the customer's own records.
+pub async fn sign_in(email: &str, password: &str) -> Result<Grant, ApiError> {
+    #[derive(Serialize)]
+    struct SignIn<'a> {
+        email: &'a str,
+        password: &'a str,
+    }
+    let base = customer_api().await?;
+    let url = format!("{base}/api/v1/sessions");
+    send_json(Request::post(&url), &SignIn { email, password }).await
+}
+
+/// The signed-in customer's own record.
+pub async fn customer(customer_id: &str, token: &str) -> Result<Customer, ApiError> {
+    let base = customer_api().await?;
+    let url = format!("{base}/api/v1/customers/{}", query_value(customer_id));
+    send(bearing(Request::get(&url), Some(token))).await
+}
+
+/// The signed-in customer's order history, newest first.
+pub async fn history(customer_id: &str, token: &str) -> Result<History, ApiError> {
+    let base = customer_api().await?;
+    let url = format!(
+        "{base}/api/v1/customers/{}/orders?per_page={HISTORY_PAGE}",
+        query_value(customer_id)
+    );
+    send(bearing(Request::get(&url), Some(token))).await
 }

@@ -1,10 +1,12 @@
-//! The page: the catalogue beside the cart, checkout and order history.
+//! The page: the catalogue beside the account, the cart, checkout and the
+//! shopper's orders.
 
 use leptos::prelude::*;
 
 use crate::{
     components::{
-        cart_panel::CartPanel, catalogue::Catalogue, checkout::Checkout, history::History,
+        account::Account, cart_panel::CartPanel, catalogue::Catalogue, checkout::Checkout,
+        history::History,
     },
     store::Store,
 };
@@ -30,6 +32,10 @@ pub fn App() -> impl IntoView {
                 <Catalogue/>
             </section>
             <aside class="side">
+                <section id="account" class="panel" aria-labelledby="account-title">
+                    <h2 id="account-title">"Your account"</h2>
+                    <Account/>
+                </section>
                 <section id="cart" class="panel" aria-labelledby="cart-title">
                     <h2 id="cart-title">"Your cart"</h2>
                     <CartPanel/>

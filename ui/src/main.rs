@@ -1,6 +1,7 @@
 //! The browser storefront: a product list with search, categories and paging,
-//! a cart that survives a reload, a checkout that cannot order twice, and the
-//! customer's order history with cancellation. Rust compiled to WebAssembly
+//! a cart that survives a reload, accounts to sign up and in to, a checkout
+//! (as a guest or signed in) that cannot order twice, and the shopper's
+//! orders with cancellation. Rust compiled to WebAssembly
 //! with Leptos; no JavaScript beyond wasm-bindgen's glue.
 
 mod api;
@@ -8,7 +9,9 @@ mod app;
 mod cart;
 mod components;
 mod reasons;
+mod session;
 mod store;
+mod your_orders;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -16,6 +16,7 @@ pub fn explain(reason: &str) -> &'static str {
             "We could not check your account just now. Nothing was charged; please try again in a moment."
         }
         "customer_invalid" => "We could not accept these customer details.",
+        "sign_in_required" => "This email belongs to an account. Sign in to order with it.",
         _ => "The order could not be placed.",
     }
 }

@@ -39,21 +39,24 @@ pub enum CreateError {
     Db(#[from] sqlx::Error),
 }
 
-/// Creates a customer.
+/// Creates a customer; with `password_hash`, an account that signs in.
 pub async fn insert(
     pool: &PgPool,
     email: &Email,
     name: &PersonName,
     credit_limit: CreditLimit,
+    password_hash: Option<&str>,
 ) -> Result<CustomerRow, CreateError> {
     sqlx::query_as(
-        "INSERT INTO customers (id, email, name, credit_limit) VALUES ($1, $2, $3, $4)
+        "INSERT INTO customers (id, email, name, credit_limit, password_hash)
+         VALUES ($1, $2, $3, $4, $5)
          RETURNING *",
     )
     .bind(Uuid::now_v7())
     .bind(email.as_str())
     .bind(name.as_str())
     .bind(credit_limit.amount())
+    .bind(password_hash)
     .fetch_one(pool)
     .await
     .map_err(|error| {
@@ -69,6 +72,25 @@ pub async fn insert(
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<CustomerRow>> {
     sqlx::query_as("SELECT * FROM customers WHERE id = $1")
         .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// What signing in checks.
+#[derive(FromRow)]
+pub struct Credentials {
+    /// The customer.
+    pub id: Uuid,
+    /// Their email.
+    pub email: String,
+    /// The argon2 hash; `None` for a guest, who cannot sign in.
+    pub password_hash: Option<String>,
+}
+
+/// The credentials of the customer with `email`, if there is one.
+pub async fn credentials(pool: &PgPool, email: &Email) -> sqlx::Result<Option<Credentials>> {
+    sqlx::query_as("SELECT id, email, password_hash FROM customers WHERE email = $1")
+        .bind(email.as_str())
         .fetch_optional(pool)
         .await
 }
@@ -122,6 +144,8 @@ pub struct CustomerPatch {
     pub status: Option<CustomerStatus>,
     /// New credit limit.
     pub credit_limit: Option<CreditLimit>,
+    /// New password, hashed (makes a guest an account).
+    pub password_hash: Option<String>,
 }
 
 /// What changing a customer can run into.
@@ -146,6 +170,7 @@ pub async fn update(
             name = coalesce($2, name),
             status = coalesce($3, status),
             credit_limit = coalesce($4, credit_limit),
+            password_hash = coalesce($5, password_hash),
             updated_at = now()
          WHERE id = $1
          RETURNING *",
@@ -154,6 +179,7 @@ pub async fn update(
     .bind(patch.name.as_ref().map(PersonName::as_str))
     .bind(patch.status.map(CustomerStatus::as_str))
     .bind(patch.credit_limit.map(CreditLimit::amount))
+    .bind(patch.password_hash.as_deref())
     .fetch_optional(pool)
     .await;
     match updated {

@@ -1,4 +1,6 @@
-//! `/api/v1/customers`: create, list and search, read, change, remove.
+//! `/api/v1/customers`: create (sign up, with a password), list and search
+//! (admin), read and change (the customer signed in, or the admin), remove
+//! (admin).
 
 use std::collections::HashMap;
 
@@ -20,7 +22,7 @@ use messaging::edge::{
 use super::{AppState, caller, with_state};
 use crate::{
     db::customers::{self, CreateError, CustomerFilter, CustomerPatch, CustomerRow, UpdateError},
-    domain::{CreditLimit, CustomerStatus, Email, Money, PersonName},
+    domain::{CreditLimit, CustomerStatus, Email, Money, Password, PersonName},
 };
 
 /// A customer as the API shows it.
@@ -59,6 +61,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
 
     let list = collection
         .and(warp::get())
+        .and(caller(state.clone()))
         .and(warp::query::<HashMap<String, String>>())
         .and(with_state(state.clone()))
         .and_then(list);
@@ -70,6 +73,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .and_then(create);
     let get = item
         .and(warp::get())
+        .and(caller(state.clone()))
         .and(with_state(state.clone()))
         .and_then(get);
     let update = item
@@ -93,7 +97,12 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .unify()
 }
 
-async fn list(query: HashMap<String, String>, state: AppState) -> Result<Response, Rejection> {
+async fn list(
+    caller: Caller,
+    query: HashMap<String, String>,
+    state: AppState,
+) -> Result<Response, Rejection> {
+    caller.require_admin()?;
     let paging = Paging::from_query(&query)?;
     let email = match query.get("email").filter(|e| !e.trim().is_empty()) {
         Some(raw) => Some(Email::parse(raw).map_err(|e| ApiError::invalid_field("email", e.0))?),
@@ -123,6 +132,7 @@ async fn create(
     let email = fields.required(&body, "email", Email::parse);
     let name = fields.required(&body, "name", PersonName::parse);
     let credit_limit = fields.optional(&body, "credit_limit", CreditLimit::parse);
+    let password = fields.optional(&body, "password", Password::parse);
     fields.into_result()?;
     let (Some(email), Some(name)) = (email, name) else {
         return Err(ApiError::internal("validated fields missing").into());
@@ -134,15 +144,25 @@ async fn create(
         }
         None => CreditLimit::new(state.config.default_credit_limit).map_err(ApiError::internal)?,
     };
-    let row = customers::insert(&state.pool, &email, &name, credit_limit)
-        .await
-        .map_err(|error| match error {
-            CreateError::EmailTaken => ApiError::Conflict {
-                code: "email_taken",
-                message: format!("a customer with email {email} already exists"),
-            },
-            CreateError::Db(cause) => ApiError::from(cause),
-        })?;
+    let password_hash = match password {
+        Some(password) => Some(password.hash().await.map_err(ApiError::internal)?),
+        None => None,
+    };
+    let row = customers::insert(
+        &state.pool,
+        &email,
+        &name,
+        credit_limit,
+        password_hash.as_deref(),
+    )
+    .await
+    .map_err(|error| match error {
+        CreateError::EmailTaken => ApiError::Conflict {
+            code: "email_taken",
+            message: format!("a customer with email {email} already exists"),
+        },
+        CreateError::Db(cause) => ApiError::from(cause),
+    })?;
     let location = format!("/api/v1/customers/{}", row.id);
     let reply = warp::reply::with_status(
         warp::reply::json(&CustomerView::from(row)),
@@ -151,8 +171,9 @@ async fn create(
     Ok(warp::reply::with_header(reply, "location", location).into_response())
 }
 
-async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
+async fn get(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     let id = edge::path_id(&id)?;
+    caller.require_customer(id)?;
     let row = customers::get(&state.pool, id)
         .await
         .map_err(ApiError::from)?
@@ -167,24 +188,36 @@ async fn update(
     state: AppState,
 ) -> Result<Response, Rejection> {
     let id = edge::path_id(&id)?;
+    caller.require_customer(id)?;
     let mut fields = FieldErrors::default();
-    let patch = CustomerPatch {
-        name: fields.optional(&body, "name", PersonName::parse),
-        status: fields.optional(&body, "status", str::parse::<CustomerStatus>),
-        credit_limit: fields.optional(&body, "credit_limit", CreditLimit::parse),
-    };
+    let name = fields.optional(&body, "name", PersonName::parse);
+    let status = fields.optional(&body, "status", str::parse::<CustomerStatus>);
+    let credit_limit = fields.optional(&body, "credit_limit", CreditLimit::parse);
+    let password = fields.optional(&body, "password", Password::parse);
     for key in body.keys() {
-        if !matches!(key.as_str(), "name" | "status" | "credit_limit") {
+        if !matches!(
+            key.as_str(),
+            "name" | "status" | "credit_limit" | "password"
+        ) {
             fields.add(key, "cannot be changed");
         }
     }
     fields.into_result()?;
-    if patch.status.is_some() {
+    if status.is_some() {
         caller.require_admin_for("status")?;
     }
-    if patch.credit_limit.is_some() {
+    if credit_limit.is_some() {
         caller.require_admin_for("credit_limit")?;
     }
+    let patch = CustomerPatch {
+        name,
+        status,
+        credit_limit,
+        password_hash: match password {
+            Some(password) => Some(password.hash().await.map_err(ApiError::internal)?),
+            None => None,
+        },
+    };
     let row = customers::update(&state.pool, id, &patch)
         .await
         .map_err(|error| match error {

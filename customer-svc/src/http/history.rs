@@ -1,5 +1,6 @@
 //! `GET /api/v1/customers/{id}/orders`: the order history customer-svc keeps
-//! from events, newest first, with the customer's statistics.
+//! from events, newest first, with the customer's statistics; for the
+//! customer signed in and the admin.
 
 use std::collections::HashMap;
 
@@ -8,9 +9,9 @@ use serde::Serialize;
 use uuid::Uuid;
 use warp::{Filter, Rejection, Reply, reply::Response};
 
-use messaging::edge::{error::ApiError, paging::Paging};
+use messaging::edge::{auth::Caller, error::ApiError, paging::Paging};
 
-use super::{AppState, with_state};
+use super::{AppState, caller, with_state};
 use crate::{
     db::{customers, history},
     domain::Money,
@@ -47,6 +48,7 @@ struct HistoryItemView {
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("api" / "v1" / "customers" / String / "orders")
         .and(warp::get())
+        .and(caller(state.clone()))
         .and(warp::query::<HashMap<String, String>>())
         .and(with_state(state))
         .and_then(order_history)
@@ -54,10 +56,12 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
 
 async fn order_history(
     id: String,
+    caller: Caller,
     query: HashMap<String, String>,
     state: AppState,
 ) -> Result<Response, Rejection> {
     let customer_id = messaging::edge::path_id(&id)?;
+    caller.require_customer(customer_id)?;
     let paging = Paging::from_query(&query)?;
     customers::get(&state.pool, customer_id)
         .await

@@ -3,12 +3,16 @@
 
 pub mod customers;
 pub mod history;
+pub mod sessions;
 
 use std::sync::Arc;
 
 use messaging::{
     Broker,
-    edge::{self, auth::Caller},
+    edge::{
+        self,
+        auth::{Access, Caller},
+    },
 };
 use sqlx::PgPool;
 use warp::{Filter, Rejection, filters::BoxedFilter, reply::Response};
@@ -24,6 +28,10 @@ pub struct AppState {
     pub broker: Broker,
     /// The configuration.
     pub config: Arc<Config>,
+    /// Who may do what: the admin token and the access tokens.
+    pub access: Access,
+    /// Sign-in attempts per account and per client.
+    pub sign_in: sessions::SignInGuard,
 }
 
 /// Passes the state to a handler.
@@ -35,7 +43,7 @@ pub fn with_state(
 
 /// Who is calling, from the `Authorization` header.
 pub fn caller(state: AppState) -> impl Filter<Extract = (Caller,), Error = Rejection> + Clone {
-    edge::auth::caller(Arc::from(state.config.admin_token.as_str()))
+    edge::auth::caller(state.access)
 }
 
 /// Every route of the service, ready to serve.
@@ -43,6 +51,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let probe = edge::health::database_and_broker(state.pool.clone(), state.broker.clone());
     let routes = customers::routes(state.clone())
         .or(history::routes(state.clone()))
+        .unify()
+        .or(sessions::routes(state.clone()))
         .unify()
         .or(edge::health::routes(probe))
         .unify();

@@ -152,9 +152,32 @@ async fn only_the_admin_sets_credit_limits_statuses_and_deletes() {
     let (status, _) = app
         .patch(&path, &json!({"name": "Very Important"}), false)
         .await;
+    assert_eq!(status, 401, "anonymous callers change no one");
+    let (status, _) = app
+        .patch(&path, &json!({"name": "Very Important"}), true)
+        .await;
     assert_eq!(status, 200);
-    let (status, _) = app.patch(&path, &json!({"status": "blocked"}), false).await;
-    assert_eq!(status, 403);
+
+    // A customer signed in changes their own name, not their status or limit.
+    let (own_id, own_token) = app
+        .sign_up("limits-account@example.com", "a long enough password")
+        .await;
+    let own_path = format!("/api/v1/customers/{own_id}");
+    for (body, expected) in [
+        (json!({"name": "Renamed Myself"}), 200),
+        (json!({"status": "blocked"}), 403),
+        (json!({"credit_limit": "99999"}), 403),
+    ] {
+        let (status, answer) = app
+            .call_as(
+                reqwest::Method::PATCH,
+                &own_path,
+                Some(&body),
+                Some(&own_token),
+            )
+            .await;
+        assert_eq!(status, expected, "{body} → {answer}");
+    }
     let (status, body) = app
         .patch(
             &path,

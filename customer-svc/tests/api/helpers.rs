@@ -21,6 +21,8 @@ use uuid::Uuid;
 pub use messaging::testing::{PATIENCE, amqp_url, eventually};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// The service's access-token secret in tests (tests mint tokens with it).
+pub const TOKEN_SECRET: &str = "test-access-token-secret-of-32-bytes-or-more";
 /// How long the test's own RPC calls wait for the service: wide, as no test
 /// here is about that timeout.
 pub const RPC_TIMEOUT: Duration = Duration::from_secs(30);
@@ -68,6 +70,7 @@ impl TestApp {
             ("AMQP_NAMESPACE", namespace.to_string()),
             ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
             ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+            ("ACCESS_TOKEN_SECRET", TOKEN_SECRET.to_owned()),
             ("DATABASE_MAX_CONNECTIONS", "5".to_owned()),
         ]);
         for (key, value) in overrides {
@@ -111,8 +114,57 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// A GET as the admin (most tests look at what the service holds).
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        send(self.http.get(self.url(path))).await
+        self.get_as(path, Some(ADMIN_TOKEN)).await
+    }
+
+    /// A GET with `token` as the bearer (`None`: anonymous).
+    pub async fn get_as(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        send(with_bearer(self.http.get(self.url(path)), token)).await
+    }
+
+    /// Any request with `token` as the bearer (`None`: anonymous).
+    pub async fn call_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        send(with_bearer(request, token)).await
+    }
+
+    /// Signs up `email` with `password` and signs in: the customer's id and
+    /// access token.
+    pub async fn sign_up(&self, email: &str, password: &str) -> (String, String) {
+        let (status, body) = self
+            .post(
+                "/api/v1/customers",
+                &serde_json::json!({"email": email, "name": "Account Holder", "password": password}),
+                false,
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let (status, session) = self
+            .post(
+                "/api/v1/sessions",
+                &serde_json::json!({"email": email, "password": password}),
+                false,
+            )
+            .await;
+        assert_eq!(status, 200, "{session}");
+        (
+            session["customer_id"]
+                .as_str()
+                .expect("customer_id")
+                .to_owned(),
+            session["access_token"].as_str().expect("token").to_owned(),
+        )
     }
 
     pub async fn post(&self, path: &str, body: &Value, admin: bool) -> (u16, Value) {
@@ -169,12 +221,27 @@ impl TestApp {
         name: &str,
         amount: &str,
     ) -> Result<VerifyOrCreateReply, RpcError> {
+        self.verify_or_create_for(None, saga_id, email, name, amount)
+            .await
+    }
+
+    /// `customer.verify_or_create` for a checkout signed in as `customer_id`
+    /// (`None`: a guest).
+    pub async fn verify_or_create_for(
+        &self,
+        customer_id: Option<Uuid>,
+        saga_id: Uuid,
+        email: &str,
+        name: &str,
+        amount: &str,
+    ) -> Result<VerifyOrCreateReply, RpcError> {
         let request = VerifyOrCreateRequest {
             saga_id,
             email: Email::parse(email).expect("email"),
             name: PersonName::parse(name).expect("name"),
             amount: Money::parse(amount).expect("amount"),
             currency: "EUR".to_owned(),
+            customer_id,
         };
         self.rpc
             .call(
@@ -223,6 +290,13 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop.cancel();
+    }
+}
+
+fn with_bearer(request: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
+    match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
     }
 }
 

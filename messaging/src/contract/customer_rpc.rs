@@ -6,7 +6,9 @@ use uuid::Uuid;
 use super::values::{Email, Money, PersonName};
 
 /// `customer.verify_or_create`: find or create the customer by email, check it
-/// may buy, and reserve `amount` of its credit for the saga.
+/// may buy, and reserve `amount` of its credit for the saga. A guest (no
+/// `customer_id`) may not buy for an email that belongs to an account with a
+/// password: that is refused with `sign_in_required`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifyOrCreateRequest {
     /// The saga (and idempotency) key: one reservation per saga.
@@ -19,6 +21,10 @@ pub struct VerifyOrCreateRequest {
     pub amount: Money,
     /// Currency of `amount` (ISO 4217).
     pub currency: String,
+    /// The signed-in customer the checkout is for (order-svc checked their
+    /// access token); absent for a guest checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<Uuid>,
 }
 
 /// The answer to `customer.verify_or_create`. The same saga always gets the
@@ -48,6 +54,9 @@ pub enum RefusalReason {
     CustomerBlocked,
     /// The amount exceeds the credit still available.
     CreditLimitExceeded,
+    /// A guest checkout named the email of an account with a password (or a
+    /// signed-in checkout named another account): the customer must sign in.
+    SignInRequired,
     /// The saga's credit was already released (a release overtook this
     /// request, for example after the caller timed out).
     SagaReleased,
@@ -59,6 +68,7 @@ impl RefusalReason {
         match self {
             RefusalReason::CustomerBlocked => "customer_blocked",
             RefusalReason::CreditLimitExceeded => "credit_limit_exceeded",
+            RefusalReason::SignInRequired => "sign_in_required",
             RefusalReason::SagaReleased => "saga_released",
         }
     }

@@ -22,9 +22,16 @@ pub enum ApiError {
         /// Sentence.
         message: String,
     },
-    /// 401: an admin token is needed, or the one given is wrong.
+    /// 401: a token is needed, or the one given is not valid (forged, expired, mangled).
     Unauthorized,
-    /// 403: the caller may not do this without the admin token.
+    /// 401 with its own code: credentials that do not sign in.
+    Unauthenticated {
+        /// Code.
+        code: &'static str,
+        /// Sentence.
+        message: String,
+    },
+    /// 403: the caller's token does not allow this.
     Forbidden(String),
     /// 404: nothing here.
     NotFound(&'static str),
@@ -76,9 +83,12 @@ impl ApiError {
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "a valid admin token is required (Authorization: Bearer <token>)".into(),
+                "a valid token is required (Authorization: Bearer <token>)".into(),
                 json!({}),
             ),
+            ApiError::Unauthenticated { code, message } => {
+                (StatusCode::UNAUTHORIZED, code, message.clone(), json!({}))
+            }
             ApiError::Forbidden(message) => (
                 StatusCode::FORBIDDEN,
                 "forbidden",

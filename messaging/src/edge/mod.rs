@@ -1,11 +1,14 @@
 //! The HTTP edge both services implement the same way, as the contract
 //! describes it: the JSON error shape and the one `recover` that produces it,
-//! size-limited JSON bodies, paging, the admin bearer token, `/healthz`,
+//! size-limited JSON bodies, paging, who may do what (the admin token and
+//! shoppers' access tokens), the client behind trusted proxies, `/healthz`,
 //! `/readyz` and `/metrics`, CORS, a span per request, and logging set-up.
 //! Each service adds only its own routes.
 
+pub mod access_config;
 pub mod auth;
 pub mod batch;
+pub mod client;
 pub mod database;
 pub mod error;
 pub mod fields;
@@ -16,6 +19,7 @@ pub mod paging;
 pub mod rate_limit;
 pub mod telemetry;
 pub mod test_database;
+pub mod tokens;
 
 use std::convert::Infallible;
 
@@ -41,7 +45,7 @@ where
             "x-request-id",
             "idempotency-key",
         ])
-        .expose_headers(["location", "x-request-id"])
+        .expose_headers(["location", "x-request-id", "retry-after"])
         .max_age(600);
     let handled = routes.clone().recover(error::recover).unify();
     let same_origin = not_cross_origin().and(handled.clone());

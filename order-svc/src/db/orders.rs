@@ -86,6 +86,8 @@ pub struct NewCheckout {
     pub email: String,
     /// Customer name.
     pub name: String,
+    /// The signed-in customer the checkout is for; `None` for a guest.
+    pub customer_id: Option<Uuid>,
     /// The products asked for, in the request's order.
     pub products: Vec<Uuid>,
     /// `Idempotency-Key` and the request's fingerprint.
@@ -181,6 +183,7 @@ struct CheckoutColumns<'a> {
     order_ids: Vec<Uuid>,
     emails: Vec<&'a str>,
     names: Vec<&'a str>,
+    customer_ids: Vec<Option<Uuid>>,
     totals: Vec<Decimal>,
     currencies: Vec<&'a str>,
     saga_ids: Vec<Uuid>,
@@ -202,6 +205,7 @@ impl<'a> CheckoutColumns<'a> {
         self.order_ids.push(new.order_id);
         self.emails.push(&new.email);
         self.names.push(&new.name);
+        self.customer_ids.push(new.customer_id);
         self.totals.push(priced.total.amount());
         self.currencies.push(&priced.currency);
         self.saga_ids.push(new.saga_id);
@@ -250,10 +254,12 @@ async fn insert_checkouts(
     }
     let sagas: Vec<SagaRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH new_orders AS (
-           INSERT INTO orders (id, customer_email, customer_name, status, total, currency)
-           SELECT o.id, o.email, o.name, 'pending', o.total, o.currency
-           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::text[])
-                AS o(id, email, name, total, currency)
+           INSERT INTO orders
+             (id, customer_email, customer_name, customer_id, status, total, currency)
+           SELECT o.id, o.email, o.name, o.customer_id, 'pending', o.total, o.currency
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::text[],
+                       $21::uuid[])
+                AS o(id, email, name, total, currency, customer_id)
          ), new_lines AS (
            INSERT INTO order_lines
              (order_id, line_no, product_id, sku, name, quantity, unit_price, line_total)
@@ -300,6 +306,7 @@ async fn insert_checkouts(
     .bind(&columns.keys)
     .bind(&columns.fingerprints)
     .bind(&columns.keyed_orders)
+    .bind(&columns.customer_ids)
     .fetch_all(tx)
     .await?;
     Ok(sagas.into_iter().map(|saga| (saga.id, saga)).collect())
@@ -523,6 +530,9 @@ async fn restock(tx: &mut PgConnection, order_id: Uuid) -> sqlx::Result<()> {
 /// What step 2 asks customer-svc about: the customer and the amount.
 #[derive(Debug, Clone, FromRow)]
 pub struct CheckoutDetails {
+    /// The signed-in customer it was placed for (before step 2 has run, a
+    /// guest's order has none).
+    pub customer_id: Option<Uuid>,
     /// Email given at checkout.
     pub customer_email: String,
     /// Name given at checkout.
@@ -536,11 +546,21 @@ pub struct CheckoutDetails {
 /// The checkout details of an order.
 pub async fn checkout_details(pool: &PgPool, order_id: Uuid) -> sqlx::Result<CheckoutDetails> {
     sqlx::query_as(
-        "SELECT customer_email, customer_name, total, currency FROM orders WHERE id = $1",
+        "SELECT customer_id, customer_email, customer_name, total, currency
+         FROM orders WHERE id = $1",
     )
     .bind(order_id)
     .fetch_one(pool)
     .await
+}
+
+/// Whose an order is: `None` when there is no such order, `Some(None)` for
+/// a guest's order before step 2 named its customer.
+pub async fn owner_of(pool: &PgPool, order_id: Uuid) -> sqlx::Result<Option<Option<Uuid>>> {
+    sqlx::query_scalar("SELECT customer_id FROM orders WHERE id = $1")
+        .bind(order_id)
+        .fetch_optional(pool)
+        .await
 }
 
 /// An order's status, if the order exists.

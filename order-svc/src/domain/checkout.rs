@@ -31,6 +31,9 @@ pub struct RequestedLine {
 /// A valid checkout request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckoutRequest {
+    /// The signed-in customer it is for; `None` for a guest. Part of the
+    /// fingerprint: a guest's retry is not a signed-in customer's.
+    pub customer_id: Option<Uuid>,
     /// The customer's email.
     pub email: Email,
     /// The customer's name.
@@ -40,16 +43,38 @@ pub struct CheckoutRequest {
 }
 
 impl CheckoutRequest {
-    /// Parses `{"customer": {"email", "name"}, "items": [{"product_id", "quantity"}]}`,
-    /// naming every invalid field in one 422.
+    /// A guest's checkout: [`CheckoutRequest::parse_for`] with no one signed in.
     pub fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        Self::parse_for(body, None)
+    }
+
+    /// Parses `{"customer": {"email", "name"}, "items": [{"product_id", "quantity"}]}`,
+    /// naming every invalid field in one 422. For a customer signed in
+    /// (`signed_in`: their id and email) the email may be left out, and if
+    /// given must be theirs.
+    pub fn parse_for(
+        body: &Map<String, Value>,
+        signed_in: Option<(Uuid, &str)>,
+    ) -> Result<Self, ApiError> {
         let mut fields = FieldErrors::default();
         let (email, name) = match body.get("customer") {
             Some(Value::Object(customer)) => (
-                text(customer, "email", "customer.email", &mut fields).and_then(|raw| {
-                    Email::parse(&raw)
+                match (customer.get("email"), signed_in) {
+                    (None | Some(Value::Null), Some((_, own))) => Email::parse(own)
                         .map_err(|e| fields.add("customer.email", e.0))
-                        .ok()
+                        .ok(),
+                    _ => text(customer, "email", "customer.email", &mut fields).and_then(|raw| {
+                        Email::parse(&raw)
+                            .map_err(|e| fields.add("customer.email", e.0))
+                            .ok()
+                    }),
+                }
+                .filter(|email| match signed_in {
+                    Some((_, own)) if email.as_str() != own => {
+                        fields.add("customer.email", "must be the signed-in customer's email");
+                        false
+                    }
+                    _ => true,
                 }),
                 text(customer, "name", "customer.name", &mut fields).and_then(|raw| {
                     PersonName::parse(&raw)
@@ -96,7 +121,12 @@ impl CheckoutRequest {
         }
         fields.into_result()?;
         match (email, name) {
-            (Some(email), Some(name)) => Ok(Self { email, name, lines }),
+            (Some(email), Some(name)) => Ok(Self {
+                customer_id: signed_in.map(|(id, _)| id),
+                email,
+                name,
+                lines,
+            }),
             _ => Err(ApiError::internal("validated customer missing")),
         }
     }

@@ -77,6 +77,8 @@ pub enum RejectionReason {
     CustomerServiceUnavailable,
     /// customer-svc refused the request as invalid.
     CustomerInvalid,
+    /// A guest checkout named an account's email: its owner must sign in.
+    SignInRequired,
 }
 
 impl RejectionReason {
@@ -88,6 +90,7 @@ impl RejectionReason {
             RejectionReason::InsufficientStock => "insufficient_stock",
             RejectionReason::CustomerServiceUnavailable => "customer_service_unavailable",
             RejectionReason::CustomerInvalid => "customer_invalid",
+            RejectionReason::SignInRequired => "sign_in_required",
         }
     }
 
@@ -99,6 +102,7 @@ impl RejectionReason {
             Self::InsufficientStock,
             Self::CustomerServiceUnavailable,
             Self::CustomerInvalid,
+            Self::SignInRequired,
         ]
         .into_iter()
         .find(|reason| reason.code() == code)
@@ -129,6 +133,7 @@ mod tests {
             "insufficient_stock",
             "customer_service_unavailable",
             "customer_invalid",
+            "sign_in_required",
         ] {
             assert_eq!(RejectionReason::parse(code).unwrap().code(), code);
         }

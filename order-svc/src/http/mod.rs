@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 use messaging::{
     Broker,
-    edge::{self, auth::Caller},
+    edge::{
+        self,
+        auth::{Access, Caller},
+    },
 };
 use sqlx::PgPool;
 use warp::{Filter, Rejection, filters::BoxedFilter, reply::Response};
@@ -29,6 +32,8 @@ pub struct AppState {
     pub coordinator: Coordinator,
     /// The configuration.
     pub config: Arc<Config>,
+    /// Who may do what: the admin token and the access tokens.
+    pub access: Access,
     /// Checkouts per client.
     pub checkout_limit: edge::rate_limit::PerClientLimit,
 }
@@ -42,7 +47,7 @@ pub fn with_state(
 
 /// Who is calling, from the `Authorization` header.
 pub fn caller(state: AppState) -> impl Filter<Extract = (Caller,), Error = Rejection> + Clone {
-    edge::auth::caller(Arc::from(state.config.admin_token.as_str()))
+    edge::auth::caller(state.access)
 }
 
 /// Every route of the service, ready to serve.

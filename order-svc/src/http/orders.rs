@@ -1,5 +1,7 @@
-//! `/api/v1/orders`: checkout (runs the saga), list, get with the saga's
-//! timeline, cancel.
+//! `/api/v1/orders`: checkout (runs the saga; anyone, placed for the
+//! customer signed in), list (the admin, or a customer their own), get with
+//! the saga's timeline and cancel (the order's token, its customer signed
+//! in, or the admin).
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -11,13 +13,14 @@ use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
 use messaging::{
     contract::VerifyOrCreateRequest,
     edge::{
+        auth::Caller,
         error::ApiError,
         json,
         paging::{Page, Paging},
     },
 };
 
-use super::{AppState, views::OrderView, with_state};
+use super::{AppState, caller, views::OrderView, with_state};
 use crate::{
     db::orders::{self, Cancelled, NewCheckout, OrderFilter, OrderRecord},
     domain::{checkout::CheckoutRequest, order::OrderStatus},
@@ -35,34 +38,55 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     let collection = warp::path!("api" / "v1" / "orders");
     let checkout = collection
         .and(warp::post())
-        .and(state.checkout_limit.filter())
+        .and(
+            state
+                .checkout_limit
+                .filter(state.config.access.trusted_proxies.clone()),
+        )
+        .and(caller(state.clone()))
         .and(warp::header::optional::<String>("idempotency-key"))
         .and(json::body::<Map<String, Value>>())
         .and(with_state(state.clone()))
         .and_then(checkout);
     let list = collection
         .and(warp::get())
+        .and(caller(state.clone()))
         .and(warp::query::<HashMap<String, String>>())
         .and(with_state(state.clone()))
         .and_then(list);
     let get = warp::path!("api" / "v1" / "orders" / String)
         .and(warp::get())
+        .and(caller(state.clone()))
         .and(with_state(state.clone()))
         .and_then(get);
     let cancel = warp::path!("api" / "v1" / "orders" / String / "cancel")
         .and(warp::post())
+        .and(caller(state.clone()))
         .and(with_state(state))
         .and_then(cancel);
     checkout.or(list).unify().or(get).unify().or(cancel).unify()
 }
 
+/// A checkout answer: the order and a token that opens it.
+#[derive(serde::Serialize)]
+struct CheckoutView {
+    #[serde(flatten)]
+    order: OrderView,
+    access_token: String,
+}
+
 async fn checkout(
+    caller: Caller,
     idempotency_key: Option<String>,
     body: Map<String, Value>,
     state: AppState,
 ) -> Result<Response, Rejection> {
     let started = Instant::now();
-    let request = CheckoutRequest::parse(&body)?;
+    let signed_in = match &caller {
+        Caller::Customer { id, email } => Some((*id, email.as_str())),
+        _ => None,
+    };
+    let request = CheckoutRequest::parse_for(&body, signed_in)?;
     let key = idempotency_key.map(|k| k.trim().to_owned());
     if let Some(key) = &key {
         let printable = key.chars().all(|c| c.is_ascii_graphic());
@@ -82,12 +106,17 @@ async fn checkout(
         saga_id,
         email: request.email.as_str().to_owned(),
         name: request.name.as_str().to_owned(),
+        customer_id: request.customer_id,
         products: request.lines.iter().map(|line| line.product_id).collect(),
         idempotency: key.map(|k| (k, fingerprint)),
     };
     let coordinator = &state.coordinator;
     let waiters = coordinator.waiters();
-    let (email, name) = (request.email.clone(), request.name.clone());
+    let (email, name, new_customer) = (
+        request.email.clone(),
+        request.name.clone(),
+        request.customer_id,
+    );
     let (order_id, signal, fresh) = match coordinator
         .recorder()
         .record(new, request)
@@ -103,6 +132,7 @@ async fn checkout(
                 name,
                 amount: priced.total,
                 currency: priced.currency,
+                customer_id: new_customer,
             };
             coordinator.drive_recorded(saga, verification);
             (order_id, signal, true)
@@ -127,7 +157,17 @@ async fn checkout(
     } else {
         StatusCode::ACCEPTED
     };
-    let reply = warp::reply::with_status(warp::reply::json(&view), status);
+    let access_token = state
+        .access
+        .tokens()
+        .for_order(view.id())
+        .map_err(ApiError::internal)?
+        .token;
+    let answer = CheckoutView {
+        order: view,
+        access_token,
+    };
+    let reply = warp::reply::with_status(warp::reply::json(&answer), status);
     Ok(warp::reply::with_header(reply, "location", location).into_response())
 }
 
@@ -192,15 +232,32 @@ async fn wait_for_end(
     Ok(ended)
 }
 
-async fn list(query: HashMap<String, String>, state: AppState) -> Result<Response, Rejection> {
+async fn list(
+    caller: Caller,
+    query: HashMap<String, String>,
+    state: AppState,
+) -> Result<Response, Rejection> {
     let paging = Paging::from_query(&query)?;
-    let customer_id =
+    let asked =
         match query.get("customer_id").filter(|v| !v.is_empty()) {
             Some(raw) => Some(Uuid::parse_str(raw).map_err(|_| {
                 ApiError::invalid_field("customer_id", "must be a customer id (UUID)")
             })?),
             None => None,
         };
+    // A customer lists their own orders (theirs when they name no one);
+    // every order, or anyone's, is the admin's.
+    let customer_id = match (&caller, asked) {
+        (Caller::Customer { id, .. }, None) => Some(*id),
+        (Caller::Customer { id, .. }, Some(asked)) => {
+            caller.require_customer(asked)?;
+            Some(*id)
+        }
+        (_, asked) => {
+            caller.require_admin()?;
+            asked
+        }
+    };
     let status = match query.get("status").filter(|v| !v.is_empty()) {
         Some(raw) => Some(
             OrderStatus::parse(raw)
@@ -229,18 +286,26 @@ async fn list(query: HashMap<String, String>, state: AppState) -> Result<Respons
     Ok(warp::reply::json(&Page::new(items, paging, total)).into_response())
 }
 
-async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
+async fn get(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     let id = messaging::edge::path_id(&id)?;
+    caller.require_token()?;
     let record = orders::get(&state.pool, id)
         .await
         .map_err(ApiError::from)?
         .ok_or(ApiError::NotFound("order"))?;
+    caller.require_order(id, record.order.customer_id)?;
     let view = OrderView::new(record.order, record.lines, Some(record.steps));
     Ok(warp::reply::json(&view).into_response())
 }
 
-async fn cancel(id: String, state: AppState) -> Result<Response, Rejection> {
+async fn cancel(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     let id = messaging::edge::path_id(&id)?;
+    caller.require_token()?;
+    let owner = orders::owner_of(&state.pool, id)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or(ApiError::NotFound("order"))?;
+    caller.require_order(id, owner)?;
     match orders::cancel(&state.pool, id)
         .await
         .map_err(ApiError::from)?
@@ -255,5 +320,5 @@ async fn cancel(id: String, state: AppState) -> Result<Response, Rejection> {
             .into());
         }
     }
-    get(id.to_string(), state).await
+    get(id.to_string(), caller, state).await
 }

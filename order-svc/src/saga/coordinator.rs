@@ -323,6 +323,7 @@ impl Coordinator {
             name: PersonName::parse(&details.customer_name)?,
             amount: Money::new(details.total)?,
             currency: details.currency,
+            customer_id: details.customer_id,
         })
     }
 

@@ -55,6 +55,10 @@ pub fn decide_verification(outcome: Result<VerifyOrCreateReply, RpcError>) -> Ve
                     RejectionReason::CreditLimitExceeded,
                     "total exceeds the customer's available credit",
                 ),
+                RefusalReason::SignInRequired => (
+                    RejectionReason::SignInRequired,
+                    "the email belongs to an account: its owner must sign in to order with it",
+                ),
                 // customer-svc already holds a release for this saga: nothing is reserved.
                 RefusalReason::SagaReleased => (
                     RejectionReason::CustomerServiceUnavailable,

@@ -1,6 +1,8 @@
 //! A shopper in a real browser: headless Chromium driven over WebDriver
 //! (chromedriver) against both real services and the built UI (`ui/dist`,
-//! from `scripts/build-ui.sh`). On failure it saves a screenshot to
+//! from `scripts/build-ui.sh`): first as a guest, whose orders this browser
+//! remembers, then with an account (sign up, sign out, sign in, check out,
+//! and a guest refused the account's email). On failure it saves a screenshot to
 //! `target/browser-failure.png` (and the page's HTML beside it); the page
 //! right after a confirmed checkout goes to `target/ui-screenshot.png`.
 
@@ -109,7 +111,8 @@ async fn wait_texts(
 }
 
 /// Runs `act` on the element `css` finds, finding it again when the page
-/// re-rendered it in between (a stale element), for up to [`PATIENCE`].
+/// re-rendered it in between (a stale element) or has not rendered it yet
+/// (a form that appears on signing in or out), for up to [`PATIENCE`].
 async fn on_element<F, Fut>(client: &Client, css: &str, act: F) -> Result<(), CmdError>
 where
     F: Fn(fantoccini::elements::Element) -> Fut,
@@ -123,7 +126,11 @@ where
         };
         match outcome {
             Err(error)
-                if error.is_stale_element_reference() && std::time::Instant::now() < deadline => {}
+                if (error.is_stale_element_reference() || error.is_no_such_element())
+                    && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
             other => return other,
         }
     }
@@ -141,11 +148,31 @@ async fn type_into(client: &Client, test_id: &str, text: &str) -> Result<(), Cmd
     .await
 }
 
+/// Waits until the input with `data-testid=test_id` holds a value `done`
+/// accepts; returns it.
+async fn wait_value(
+    client: &Client,
+    test_id: &str,
+    what: &str,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let css = format!("[data-testid={test_id}]");
+    eventually(PATIENCE, what, || async {
+        let input = client.find(Locator::Css(&css)).await.ok()?;
+        let value = input.prop("value").await.ok()??;
+        done(value.as_str()).then_some(value)
+    })
+    .await
+}
+
 async fn click(client: &Client, css: &str) -> Result<(), CmdError> {
     on_element(client, css, |element| async move { element.click().await }).await
 }
 
-async fn shop(client: &Client, base: &str) -> Result<(), CmdError> {
+/// A guest: checks out, sees and cancels the order in "Your orders" (this
+/// browser's), keeps cart and orders over a reload, is refused for a blocked
+/// customer and for an invalid email. Leaves one item in the cart.
+async fn shop_as_guest(client: &Client, base: &str) -> Result<(), CmdError> {
     client.goto(base).await?;
     let cards = wait_texts(
         client,
@@ -191,8 +218,8 @@ async fn shop(client: &Client, base: &str) -> Result<(), CmdError> {
     wait_texts(
         client,
         "[data-testid=order-history-row]",
-        "the order in the history",
-        |t| t.len() == 1,
+        "the guest's order in this browser's orders",
+        |t| t.len() == 1 && t[0].contains("confirmed"),
     )
     .await;
     if let Ok(png) = client.screenshot().await {
@@ -258,8 +285,17 @@ async fn shop(client: &Client, base: &str) -> Result<(), CmdError> {
         |t| t == ["rejected"],
     )
     .await;
-    let result = client.find(Locator::Css(".result")).await?.text().await?;
-    assert!(result.contains("blocked"), "the reason in words: {result}");
+    let reason = wait_texts(
+        client,
+        "[data-testid=order-reason]",
+        "the reason shown",
+        |t| t.len() == 1,
+    )
+    .await;
+    assert!(
+        reason[0].contains("blocked"),
+        "the reason in words: {reason:?}"
+    );
     wait_texts(
         client,
         "[data-testid=cart-count]",
@@ -278,8 +314,177 @@ async fn shop(client: &Client, base: &str) -> Result<(), CmdError> {
     Ok(())
 }
 
+/// A customer with an account: signs up (and is signed in), sees an empty
+/// history, signs out (back to this browser's guest order), fails to sign in
+/// with a wrong password, signs in, checks out with the account, sees the
+/// order in the account's history; then, signed out, a guest checkout with
+/// the account's email is refused with `sign_in_required`, in words.
+/// Expects the cart to hold one item, and the guest's one order.
+async fn shop_with_an_account(client: &Client) -> Result<(), CmdError> {
+    let email = format!("account-{}@example.com", uuid::Uuid::new_v4().simple());
+    let password = "a long enough password";
+
+    // Sign up: signed in at once, with an empty history of its own.
+    type_into(client, "signup-email", &email).await?;
+    type_into(client, "signup-name", "Ada Account").await?;
+    type_into(client, "signup-password", "too short").await?;
+    click(client, "[data-testid=signup-submit]").await?;
+    wait_texts(client, ".field-error", "a short password refused", |t| {
+        t.iter().any(|e| e.contains("at least 12 characters"))
+    })
+    .await;
+    type_into(client, "signup-password", password).await?;
+    click(client, "[data-testid=signup-submit]").await?;
+    wait_texts(
+        client,
+        "[data-testid=signed-in-as]",
+        "signed in after signing up",
+        |t| t == [email.as_str()],
+    )
+    .await;
+    wait_texts(client, ".stats", "the account's own, empty, history", |t| {
+        t.len() == 1 && t[0].contains(&email) && t[0].contains("0 order(s)")
+    })
+    .await;
+    wait_texts(
+        client,
+        "[data-testid=order-history-row]",
+        "no guest order in the account's history",
+        |t| t.is_empty(),
+    )
+    .await;
+
+    // Sign out: this browser's guest order again.
+    click(client, "[data-testid=signout]").await?;
+    wait_texts(client, "[data-testid=signed-in-as]", "signed out", |t| {
+        t.is_empty()
+    })
+    .await;
+    wait_texts(
+        client,
+        "[data-testid=order-history-row]",
+        "the guest's order back after signing out",
+        |t| t.len() == 1,
+    )
+    .await;
+
+    // A wrong password is refused in words; the right one signs in.
+    type_into(client, "signin-email", &email).await?;
+    type_into(client, "signin-password", "not the password at all").await?;
+    click(client, "[data-testid=signin-submit]").await?;
+    wait_texts(
+        client,
+        "[data-testid=auth-error]",
+        "a wrong password refused",
+        |t| t.len() == 1 && t[0].contains("do not match"),
+    )
+    .await;
+    type_into(client, "signin-password", password).await?;
+    click(client, "[data-testid=signin-submit]").await?;
+    wait_texts(client, "[data-testid=signed-in-as]", "signed in", |t| {
+        t == [email.as_str()]
+    })
+    .await;
+    wait_texts(client, "[data-testid=auth-error]", "the error gone", |t| {
+        t.is_empty()
+    })
+    .await;
+
+    // A checkout signed in: the account's email, and its history grows.
+    wait_value(
+        client,
+        "checkout-email",
+        "the account's email to check out with",
+        |v| v == email,
+    )
+    .await;
+    type_into(client, "checkout-name", "Ada Account").await?;
+    wait_texts(
+        client,
+        "[data-testid=cart-count]",
+        "the item still in the cart",
+        |t| t == ["1"],
+    )
+    .await;
+    click(client, "[data-testid=checkout-submit]").await?;
+    wait_texts(
+        client,
+        "[data-testid=order-status]",
+        "the account's order confirmed",
+        |t| t == ["confirmed"],
+    )
+    .await;
+    wait_texts(
+        client,
+        "[data-testid=order-history-row]",
+        "the order in the account's history",
+        |t| t.len() == 1 && t[0].contains("confirmed"),
+    )
+    .await;
+    wait_texts(client, ".stats", "the account's statistics", |t| {
+        t.len() == 1 && t[0].contains("1 order(s)")
+    })
+    .await;
+
+    // Signed out, a guest may not order with the account's email.
+    click(client, "[data-testid=signout]").await?;
+    wait_texts(
+        client,
+        "[data-testid=signed-in-as]",
+        "signed out again",
+        |t| t.is_empty(),
+    )
+    .await;
+    click(
+        client,
+        "[data-testid=product-card] [data-testid=add-to-cart]",
+    )
+    .await?;
+    wait_texts(
+        client,
+        "[data-testid=cart-count]",
+        "an item to order as a guest",
+        |t| t == ["1"],
+    )
+    .await;
+    type_into(client, "checkout-email", &email).await?;
+    type_into(client, "checkout-name", "Eve Guest").await?;
+    click(client, "[data-testid=checkout-submit]").await?;
+    wait_texts(
+        client,
+        "[data-testid=order-status]",
+        "the guest refused the account's email",
+        |t| t == ["rejected"],
+    )
+    .await;
+    let reason = wait_texts(
+        client,
+        "[data-testid=order-reason]",
+        "the reason shown",
+        |t| t.len() == 1,
+    )
+    .await;
+    assert!(
+        reason[0].contains("belongs to an account") && reason[0].contains("Sign in"),
+        "sign_in_required in words: {reason:?}"
+    );
+    wait_texts(
+        client,
+        "[data-testid=order-history-row]",
+        "only the guest's own order in this browser's orders",
+        |t| t.len() == 1,
+    )
+    .await;
+    Ok(())
+}
+
+async fn shop(client: &Client, base: &str) -> Result<(), CmdError> {
+    shop_as_guest(client, base).await?;
+    shop_with_an_account(client).await
+}
+
 #[tokio::test]
-async fn a_shopper_browses_checks_out_and_sees_the_order_in_a_real_browser() {
+async fn a_shopper_browses_checks_out_as_a_guest_and_with_an_account_in_a_real_browser() {
     let dist = repo_root().join("ui/dist");
     assert!(
         dist.join("index.html").is_file() && dist.join("app_bg.wasm").is_file(),

@@ -229,6 +229,7 @@ async fn stand_in(
                 eventually(PATIENCE, "order-svc to give up", || async {
                     let orders: Value = http
                         .get(format!("{order_svc}/api/v1/orders?status=rejected"))
+                        .bearer_auth(ADMIN_TOKEN)
                         .send()
                         .await
                         .ok()?

@@ -12,6 +12,8 @@ use uuid::Uuid;
 pub use messaging::testing::{PATIENCE, amqp_url, eventually};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// The access-token secret both services of a test system share.
+pub const TOKEN_SECRET: &str = "test-access-token-secret-of-32-bytes-or-more";
 /// How long the saga waits for customer-svc in tests that are not about
 /// that timeout: wide enough for a debug build on a loaded two-core machine
 /// (the default is 3 s). Tests about the timeout set a short one themselves.
@@ -94,6 +96,7 @@ impl System {
             ("AMQP_QUEUE_EXPIRY_MS", QUEUE_EXPIRY_MS),
             ("HTTP_ADDR", "127.0.0.1:0"),
             ("ADMIN_TOKEN", ADMIN_TOKEN),
+            ("ACCESS_TOKEN_SECRET", TOKEN_SECRET),
             ("RPC_TIMEOUT_MS", RPC_TIMEOUT_MS),
             // Small pools: several systems run at once (and a second copy of
             // the suite beside them) within PostgreSQL's 100 connections.
@@ -158,6 +161,7 @@ impl System {
             ("AMQP_QUEUE_EXPIRY_MS", QUEUE_EXPIRY_MS.to_owned()),
             ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
             ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+            ("ACCESS_TOKEN_SECRET", TOKEN_SECRET.to_owned()),
             (
                 "DATABASE_MAX_CONNECTIONS",
                 DATABASE_MAX_CONNECTIONS.to_owned(),
@@ -199,8 +203,32 @@ impl System {
         format!("{base}{path}")
     }
 
+    /// A GET as the admin (most tests look at what the services hold).
     pub async fn get(&self, url: &str) -> (u16, Value) {
-        send(self.http.get(url)).await
+        self.get_as(url, Some(ADMIN_TOKEN)).await
+    }
+
+    /// A GET with `token` as the bearer (`None`: anonymous).
+    pub async fn get_as(&self, url: &str, token: Option<&str>) -> (u16, Value) {
+        self.call_as(reqwest::Method::GET, url, None, token).await
+    }
+
+    /// Any request with `token` as the bearer (`None`: anonymous).
+    pub async fn call_as(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        send(request).await
     }
 
     pub async fn post(&self, url: &str, body: &Value) -> (u16, Value) {
@@ -260,6 +288,47 @@ impl System {
             request = request.header("idempotency-key", key);
         }
         send(request).await
+    }
+
+    /// Signs up `email` at customer-svc with a password and signs in: the
+    /// customer's id and access token.
+    pub async fn sign_up(&self, email: &str) -> (String, String) {
+        let password = "a passphrase long enough";
+        let (status, created) = self
+            .post(
+                &self.customer_url("/api/v1/customers"),
+                &json!({"email": email, "name": "Account Holder", "password": password}),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let (status, session) = self
+            .post(
+                &self.customer_url("/api/v1/sessions"),
+                &json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 200, "{session}");
+        (
+            session["customer_id"].as_str().expect("id").to_owned(),
+            session["access_token"].as_str().expect("token").to_owned(),
+        )
+    }
+
+    /// `POST /api/v1/orders` with `token` as the bearer.
+    pub async fn checkout_as(
+        &self,
+        token: Option<&str>,
+        email: &str,
+        lines: &[(&str, u32)],
+    ) -> (u16, Value) {
+        let body = checkout_body(email, lines);
+        self.call_as(
+            reqwest::Method::POST,
+            &self.order_url("/api/v1/orders"),
+            Some(&body),
+            token,
+        )
+        .await
     }
 
     pub async fn checkout(&self, email: &str, lines: &[(&str, u32)]) -> (u16, Value) {

@@ -3,6 +3,7 @@
 //! PostgreSQL and RabbitMQ. Each test has its own two databases and its own
 //! AMQP namespace, and starts the services on ports the OS picks.
 
+mod access;
 mod api;
 mod browser;
 mod cleanup;

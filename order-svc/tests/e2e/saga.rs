@@ -200,17 +200,14 @@ async fn cancelling_restores_stock_releases_credit_and_updates_the_history() {
     })
     .await;
 
+    // The checkout's own token cancels it.
+    let token = order["access_token"].as_str().expect("an order token");
+    let cancel_url = system.order_url(&format!("/api/v1/orders/{id}/cancel"));
     let (status, cancelled) = system
-        .post(
-            &system.order_url(&format!("/api/v1/orders/{id}/cancel")),
-            &serde_json::json!({}),
-        )
+        .call_as(reqwest::Method::POST, &cancel_url, None, Some(token))
         .await;
     let (again, _) = system
-        .post(
-            &system.order_url(&format!("/api/v1/orders/{id}/cancel")),
-            &serde_json::json!({}),
-        )
+        .call_as(reqwest::Method::POST, &cancel_url, None, Some(token))
         .await;
 
     assert_eq!(status, 200, "{cancelled}");
@@ -228,12 +225,14 @@ async fn cancelling_restores_stock_releases_credit_and_updates_the_history() {
 
     let (_, rejected) = system.checkout("blocked@example.com", &[(&mug, 1)]).await;
     let (status, body) = system
-        .post(
+        .call_as(
+            reqwest::Method::POST,
             &system.order_url(&format!(
                 "/api/v1/orders/{}/cancel",
                 rejected["id"].as_str().unwrap()
             )),
-            &serde_json::json!({}),
+            None,
+            rejected["access_token"].as_str(),
         )
         .await;
     assert_eq!(status, 409, "{body}");

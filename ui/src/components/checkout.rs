@@ -1,6 +1,8 @@
-//! Checkout: email and name checked as the server checks them, one
+//! Checkout, as a guest or as the signed-in customer (their email, their
+//! token): email and name checked as the server checks them, one
 //! `Idempotency-Key` per attempt (a double click or a retry of the same
-//! attempt is the same order), and the result in plain language.
+//! attempt is the same order), and the result in plain language. A guest's
+//! order is remembered with its token, the only key to it.
 
 use std::time::Duration;
 
@@ -11,7 +13,9 @@ use messaging::contract::{Email, PersonName};
 use crate::{
     api::{self, ApiError, CheckoutCustomer, CheckoutItem, CheckoutRequest, Order},
     reasons,
-    store::{KnownCustomer, Store},
+    session::OrderToken,
+    store::{Store, now_ms},
+    your_orders,
 };
 
 /// How long the page follows an order the server answered as pending.
@@ -25,32 +29,58 @@ enum Outcome {
     Failed(ApiError),
 }
 
+/// One attempt: the request, and the session token it is sent with (none for
+/// a guest).
+#[derive(Debug, Clone, PartialEq)]
+struct Attempt {
+    request: CheckoutRequest,
+    token: Option<String>,
+}
+
 /// The checkout form and its result.
 #[component]
 pub fn Checkout() -> impl IntoView {
     let store = expect_context::<Store>();
-    let email = RwSignal::new(
-        store
-            .customer
-            .get_untracked()
-            .map(|c| c.email)
-            .unwrap_or_default(),
-    );
+    let signed_in_email = move || store.session.with(|s| s.as_ref().map(|s| s.email.clone()));
+    // What a guest typed; kept aside while someone is signed in.
+    let guest_email = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
+    // A customer who signs in gets their own name, unless one is typed already.
+    Effect::new(move |_| {
+        let session_name = store.session.with(|s| s.as_ref().map(|s| s.name.clone()));
+        if let Some(session_name) = session_name
+            && name.get_untracked().trim().is_empty()
+        {
+            name.set(session_name);
+        }
+    });
     let email_error = RwSignal::new(None::<String>);
     let name_error = RwSignal::new(None::<String>);
     let submitting = RwSignal::new(false);
     let outcome = RwSignal::new(None::<Outcome>);
     // The key of the attempt in flight or last failed for want of an answer,
-    // with the request it was for: reused only for that very request.
-    let attempt = StoredValue::new(None::<(String, CheckoutRequest)>);
+    // with the attempt it was for: reused only for that very attempt.
+    let last_attempt = StoredValue::new(None::<(String, Attempt)>);
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if submitting.get_untracked() {
             return;
         }
-        let parsed_email = Email::parse(&email.get_untracked());
+        let had_session = store.session.with_untracked(Option::is_some);
+        let session = store.current_session();
+        if had_session && session.is_none() {
+            // Not silently a guest order instead: the shopper decides.
+            email_error.set(Some(
+                "your session has ended: sign in again, or check out as a guest".into(),
+            ));
+            return;
+        }
+        let raw_email = session
+            .as_ref()
+            .map(|s| s.email.clone())
+            .unwrap_or_else(|| guest_email.get_untracked());
+        let parsed_email = Email::parse(&raw_email);
         let parsed_name = PersonName::parse(&name.get_untracked());
         email_error.set(parsed_email.as_ref().err().map(|e| e.0.clone()));
         name_error.set(parsed_name.as_ref().err().map(|e| e.0.clone()));
@@ -69,40 +99,45 @@ pub fn Checkout() -> impl IntoView {
         if items.is_empty() {
             return;
         }
-        let request = CheckoutRequest {
-            customer: CheckoutCustomer {
-                email: parsed_email.as_str().to_owned(),
-                name: parsed_name.as_str().to_owned(),
+        let attempt = Attempt {
+            request: CheckoutRequest {
+                customer: CheckoutCustomer {
+                    email: parsed_email.as_str().to_owned(),
+                    name: parsed_name.as_str().to_owned(),
+                },
+                items,
             },
-            items,
+            token: session.map(|s| s.access_token),
         };
-        let key = match attempt.get_value() {
-            Some((key, previous)) if previous == request => key,
+        let key = match last_attempt.get_value() {
+            Some((key, previous)) if previous == attempt => key,
             _ => new_key(),
         };
-        attempt.set_value(Some((key.clone(), request.clone())));
+        last_attempt.set_value(Some((key.clone(), attempt.clone())));
         submitting.set(true);
         outcome.set(None);
         spawn_local(async move {
-            let result = place(&request, &key).await;
+            let result = place(store, &attempt, &key).await;
             match &result {
                 Outcome::Ended(order) | Outcome::StillPending(order) => {
-                    attempt.set_value(None);
-                    if let Some(customer_id) = &order.customer_id {
-                        store.customer.set(Some(KnownCustomer {
-                            id: customer_id.clone(),
-                            email: order.customer_email.clone(),
-                        }));
-                    }
+                    last_attempt.set_value(None);
                     if order.status == "confirmed" {
                         store.cart.set(Default::default());
                         store.refresh_catalogue();
-                        follow_history(store, order.id.clone());
+                    }
+                    if order.status != "rejected" {
+                        let order_id = order.id.clone();
+                        spawn_local(your_orders::follow(store, order_id, |_| true));
                     }
                 }
                 // No answer: the same attempt may be retried with the same key.
                 Outcome::Failed(error) if error.status == 0 || error.status >= 500 => {}
-                Outcome::Failed(_) => attempt.set_value(None),
+                Outcome::Failed(error) => {
+                    last_attempt.set_value(None);
+                    if let (true, Some(token)) = (error.is_unauthorized(), &attempt.token) {
+                        store.session_ended(token);
+                    }
+                }
             }
             outcome.set(Some(result));
             submitting.set(false);
@@ -118,11 +153,19 @@ pub fn Checkout() -> impl IntoView {
                     autocomplete="email"
                     required
                     data-testid="checkout-email"
-                    prop:value=move || email.get()
-                    on:input=move |ev| email.set(event_target_value(&ev))
+                    prop:value=move || signed_in_email().unwrap_or_else(|| guest_email.get())
+                    readonly=move || signed_in_email().is_some()
+                    on:input=move |ev| {
+                        if signed_in_email().is_none() {
+                            guest_email.set(event_target_value(&ev));
+                        }
+                    }
                     aria-invalid=move || email_error.get().is_some().to_string()
                 />
             </label>
+            <Show when=move || signed_in_email().is_some()>
+                <p class="muted">"You order with your account. Sign out to order as a guest."</p>
+            </Show>
             {move || email_error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
             <label>
                 "Name"
@@ -165,7 +208,8 @@ fn render_outcome(outcome: Outcome) -> AnyView {
             let reason = reasons::explain(order.reason.as_deref().unwrap_or_default());
             view! {
                 <p class="bad">
-                    "Order " <strong data-testid="order-status">{order.status.clone()}</strong> ". " {reason}
+                    "Order " <strong data-testid="order-status">{order.status.clone()}</strong> ". "
+                    <span data-testid="order-reason">{reason}</span>
                 </p>
             }
             .into_any()
@@ -178,6 +222,11 @@ fn render_outcome(outcome: Outcome) -> AnyView {
         }
         .into_any(),
         Outcome::Failed(error) => {
+            let message = if error.is_unauthorized() {
+                "your session has ended. Sign in again, or check out as a guest.".to_owned()
+            } else {
+                error.message.clone()
+            };
             let fields: Vec<String> = error
                 .fields
                 .iter()
@@ -185,7 +234,7 @@ fn render_outcome(outcome: Outcome) -> AnyView {
                 .collect();
             view! {
                 <div class="bad" role="alert">
-                    <p>"The order was not placed: " {error.message.clone()}</p>
+                    <p>"The order was not placed: " {message}</p>
                     <ul>{fields.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
                 </div>
             }
@@ -194,21 +243,36 @@ fn render_outcome(outcome: Outcome) -> AnyView {
     }
 }
 
-/// Places the order and, if the server is still working on it, follows it
-/// for a while.
-async fn place(request: &CheckoutRequest, key: &str) -> Outcome {
-    let order = match api::checkout(request, key).await {
-        Ok(order) => order,
+/// Places the order; remembers a guest's order with its token; and, if the
+/// server is still working on it, follows it for a while.
+async fn place(store: Store, attempt: &Attempt, key: &str) -> Outcome {
+    let placed = match api::checkout(&attempt.request, key, attempt.token.as_deref()).await {
+        Ok(placed) => placed,
         Err(error) => return Outcome::Failed(error),
     };
+    let order = placed.order;
+    // A guest's rejected order is not theirs to see again: the answer said why.
+    if let (None, Some(order_token), false) = (
+        &attempt.token,
+        &placed.access_token,
+        order.status == "rejected",
+    ) {
+        store.remember_order(OrderToken {
+            order_id: order.id.clone(),
+            access_token: order_token.clone(),
+        });
+    }
     if order.status != "pending" {
         return Outcome::Ended(order);
     }
-    let started = web_time_ms();
+    let Some(token) = placed.access_token.or_else(|| attempt.token.clone()) else {
+        return Outcome::StillPending(order);
+    };
+    let started = now_ms();
     let mut latest = order;
-    while web_time_ms() - started < PENDING_FOLLOW.as_millis() as f64 {
+    while now_ms() - started < PENDING_FOLLOW.as_millis() as f64 {
         sleep(Duration::from_millis(500)).await;
-        if let Ok(order) = api::order(&latest.id).await {
+        if let Ok(order) = api::order(&latest.id, &token).await {
             latest = order;
             if latest.status != "pending" {
                 return Outcome::Ended(latest);
@@ -216,29 +280,6 @@ async fn place(request: &CheckoutRequest, key: &str) -> Outcome {
         }
     }
     Outcome::StillPending(latest)
-}
-
-/// Waits until customer-svc has the new order (it learns of it from an event,
-/// a moment after the checkout answered), then reloads the history once.
-fn follow_history(store: Store, order_id: String) {
-    spawn_local(async move {
-        for delay_ms in [100, 200, 400, 800, 1600, 3200] {
-            let Some(customer) = store.customer.get_untracked() else {
-                return;
-            };
-            if let Ok(history) = api::history(&customer.id).await
-                && history.items.iter().any(|item| item.order_id == order_id)
-            {
-                break;
-            }
-            sleep(Duration::from_millis(delay_ms)).await;
-        }
-        store.refresh_history();
-    });
-}
-
-fn web_time_ms() -> f64 {
-    web_sys::js_sys::Date::now()
 }
 
 /// A fresh `Idempotency-Key`: a random UUID from the browser's crypto.

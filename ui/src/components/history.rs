@@ -1,132 +1,91 @@
-//! The customer's order history and statistics, from customer-svc; look-up by
-//! email on a later visit; cancelling a confirmed order.
+//! "Your orders": the signed-in customer's history with its statistics, or
+//! the orders placed from this browser as a guest (see `your_orders`);
+//! cancelling a confirmed order.
 
-use std::time::Duration;
-
-use gloo_timers::future::sleep;
 use leptos::{prelude::*, task::spawn_local};
-use messaging::contract::Email;
 
 use crate::{
-    api::{self, HistoryItem},
-    store::{KnownCustomer, Store},
+    api,
+    store::Store,
+    your_orders::{self, Row, Whose, YourOrders},
 };
 
 /// The history panel.
 #[component]
 pub fn History() -> impl IntoView {
     let store = expect_context::<Store>();
-    let history = LocalResource::new(move || {
-        let customer = store.customer.get();
+    let orders = LocalResource::new(move || {
+        let _whose = your_orders::current_owner(store);
         let _reload = store.history_version.get();
-        async move {
-            match customer {
-                Some(customer) => api::history(&customer.id).await.map(Some),
-                None => Ok(None),
-            }
-        }
+        async move { your_orders::load(store).await }
     });
-    // The rows of the latest answer; kept (not cleared) while a reload is in flight.
-    let rows = RwSignal::new(Vec::<HistoryItem>::new());
-    Effect::new(move |_| match history.get() {
-        Some(Ok(Some(history))) => rows.set(history.items),
-        Some(Ok(None)) | Some(Err(_)) => rows.set(Vec::new()),
+    // The latest answer; kept (not cleared) while a reload is in flight, but
+    // shown only while it is still the orders of whoever the page is for.
+    let loaded = RwSignal::new(None::<YourOrders>);
+    Effect::new(move |_| match orders.get() {
+        Some(Ok(orders)) => loaded.set(Some(orders)),
+        Some(Err(_)) => loaded.set(None),
         None => {}
     });
-    let lookup = RwSignal::new(String::new());
-    let lookup_message = RwSignal::new(None::<String>);
-
-    let find = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let email = match Email::parse(&lookup.get_untracked()) {
-            Ok(email) => email,
-            Err(error) => {
-                lookup_message.set(Some(error.0));
-                return;
-            }
-        };
-        spawn_local(async move {
-            match api::customer_by_email(email.as_str()).await {
-                Ok(Some(customer)) => {
-                    lookup_message.set(None);
-                    store.customer.set(Some(KnownCustomer {
-                        id: customer.id,
-                        email: customer.email,
-                    }));
-                }
-                Ok(None) => lookup_message.set(Some("No orders for that email yet.".into())),
-                Err(error) => lookup_message.set(Some(error.message)),
-            }
-        });
-    };
+    let shown = Memo::new(move |_| {
+        let owner = your_orders::current_owner(store);
+        loaded.get().filter(|orders| orders.owner == owner)
+    });
 
     view! {
-        <form class="lookup" on:submit=find>
-            <label>
-                "Show the orders of"
-                <input
-                    type="email"
-                    placeholder="you@example.com"
-                    prop:value=move || lookup.get()
-                    on:input=move |ev| lookup.set(event_target_value(&ev))
-                />
-            </label>
-            <button type="submit">"Show"</button>
-        </form>
-        {move || lookup_message.get().map(|m| view! { <p class="status" role="status">{m}</p> })}
-        <Transition fallback=|| view! { <p class="status" role="status">"Loading your orders…"</p> }>
-            {move || {
-                history
-                    .get()
-                    .map(|result| match result {
-                        Err(error) => {
-                            view! {
-                                <p class="error" role="alert">
-                                    "We could not load your orders: " {error.message}
-                                </p>
-                            }
-                                .into_any()
-                        }
-                        Ok(None) => {
-                            view! { <p class="status">"Your orders show here after you check out."</p> }
-                                .into_any()
-                        }
-                        Ok(Some(history)) => {
-                            let email = store.customer.get().map(|c| c.email).unwrap_or_default();
-                            view! {
-                                <p class="stats">
-                                    {format!(
-                                        "{email}: {} order(s), {} spent",
-                                        history.stats.order_count,
-                                        history.stats.total_spent,
-                                    )}
-                                </p>
-                            }
-                                .into_any()
-                        }
-                    })
-            }}
-        </Transition>
-        // Outside the reloading part, and keyed: a reload re-renders only the
+        {move || match (orders.get(), shown.get()) {
+            (Some(Err(error)), _) => {
+                view! {
+                    <p class="error" role="alert">
+                        "We could not load your orders: " {error.message}
+                    </p>
+                }
+                    .into_any()
+            }
+            (_, Some(orders)) => summary(orders).into_any(),
+            (_, None) => {
+                view! { <p class="status" role="status">"Loading your orders…"</p> }.into_any()
+            }
+        }}
+        // Apart from the summary, and keyed: a reload re-renders only the
         // rows that changed, so a row's buttons stay put while the page polls.
         <ul class="history">
             <For
-                each=move || rows.get()
-                key=|item| (item.order_id.clone(), item.status.clone())
-                let(item)
+                each=move || shown.get().map(|orders| orders.rows).unwrap_or_default()
+                key=|row| (row.item.order_id.clone(), row.item.status.clone())
+                let(row)
             >
-                <HistoryRow item/>
+                <HistoryRow row/>
             </For>
         </ul>
     }
 }
 
+/// The line above the rows: whose orders they are.
+fn summary(orders: YourOrders) -> impl IntoView {
+    let text = match orders.whose {
+        Whose::Account { email, stats } => format!(
+            "{email}: {} order(s), {} spent",
+            stats.order_count, stats.total_spent
+        ),
+        Whose::Browser { unavailable: 0 } if orders.rows.is_empty() => {
+            "Your orders show here after you check out.".to_owned()
+        }
+        Whose::Browser { unavailable: 0 } => "Orders placed from this browser.".to_owned(),
+        Whose::Browser { unavailable } => {
+            format!("Orders placed from this browser ({unavailable} could not be loaded just now).")
+        }
+    };
+    view! { <p class="stats">{text}</p> }
+}
+
 /// One order of the history, cancellable while confirmed.
 #[component]
-fn HistoryRow(item: HistoryItem) -> impl IntoView {
+fn HistoryRow(row: Row) -> impl IntoView {
     let store = expect_context::<Store>();
     let cancelling = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
+    let Row { item, token } = row;
     let order_id = item.order_id.clone();
     let cancellable = item.status == "confirmed";
     let placed = item
@@ -139,11 +98,17 @@ fn HistoryRow(item: HistoryItem) -> impl IntoView {
         item.item_count, item.total, item.currency
     );
     let cancel = move |_| {
-        let order_id = order_id.clone();
+        let (order_id, token) = (order_id.clone(), token.clone());
         cancelling.set(true);
         spawn_local(async move {
-            match api::cancel(&order_id).await {
-                Ok(_) => follow_cancellation(store, order_id).await,
+            match api::cancel(&order_id, &token).await {
+                Ok(_) => {
+                    your_orders::follow(store, order_id, |item| item.status == "cancelled").await;
+                    store.refresh_catalogue();
+                }
+                // The token no longer opens the order: reloading forgets it
+                // (or signs out).
+                Err(error) if error.is_unauthorized() => store.refresh_history(),
                 Err(error) => problem.set(Some(error.message)),
             }
             cancelling.set(false);
@@ -162,24 +127,4 @@ fn HistoryRow(item: HistoryItem) -> impl IntoView {
             {move || problem.get().map(|p| view! { <span class="field-error" role="alert">{p}</span> })}
         </li>
     }
-}
-
-/// Reloads the history until the cancellation shows in it.
-async fn follow_cancellation(store: Store, order_id: String) {
-    for delay_ms in [150, 300, 600, 1200, 2400] {
-        sleep(Duration::from_millis(delay_ms)).await;
-        let Some(customer) = store.customer.get_untracked() else {
-            return;
-        };
-        if let Ok(history) = api::history(&customer.id).await
-            && history
-                .items
-                .iter()
-                .any(|i| i.order_id == order_id && i.status == "cancelled")
-        {
-            break;
-        }
-    }
-    store.refresh_history();
-    store.refresh_catalogue();
 }

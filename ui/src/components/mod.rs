@@ -1,5 +1,6 @@
 //! The page's parts, one per file.
 
+pub mod account;
 pub mod cart_panel;
 pub mod catalogue;
 pub mod checkout;
