@@ -85,6 +85,7 @@ cat <<URLS
   customer-svc API     http://127.0.0.1:$CUSTOMER_PORT/api/v1/customers
   RabbitMQ management  ${management_url:-not enabled (rabbitmq-plugins enable rabbitmq_management)}
   admin token          $ADMIN_TOKEN
+  demo account         account@example.com / demo-password-2026 (sign in on the shop's page)
 
   Up in $((SECONDS - started)) s. Logs follow; Ctrl-C stops what this script started.
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fills a running system with demo data through the REST APIs: products with
-# categories and images, customers (one blocked, one with a low credit limit),
+# categories and images, customers (one blocked, one with a low credit limit,
+# one account with a password: account@example.com / demo-password-2026),
 # and a few orders. Safe to run twice: what exists is left as it is (409s), the
 # customers' states are set again, and each order is placed with a fixed
 # Idempotency-Key, so a second run returns the same orders instead of new ones.
@@ -63,7 +64,7 @@ PRODUCTS
 # --- customers --------------------------------------------------------------
 say "customers"
 customer_id() {
-  [ "$(call GET "$CUSTOMER_API/api/v1/customers?email=$1")" = 200 ] || die "looking up $1 failed: $(cat "$body_file")"
+  [ "$(admin GET "$CUSTOMER_API/api/v1/customers?email=$1" "")" = 200 ] || die "looking up $1 failed: $(cat "$body_file")"
   field id
 }
 ensure_customer() { # email name [credit_limit] [status]
@@ -84,13 +85,27 @@ ensure_customer "vip@example.com" "Very Important Person" "20000.00"
 ensure_customer "mallory@example.com" "Mallory Blocked" "" "blocked"
 ensure_customer "penny@example.com" "Penny Lowcredit" "25.00"
 
+# An account with a password, to sign in with (the UI's "Sign in").
+DEMO_ACCOUNT_EMAIL="account@example.com"
+DEMO_ACCOUNT_PASSWORD="demo-password-2026"
+body=$(printf '{"email":"%s","name":"Alex Account","password":"%s"}' "$DEMO_ACCOUNT_EMAIL" "$DEMO_ACCOUNT_PASSWORD")
+case "$(call POST "$CUSTOMER_API/api/v1/customers" "$body")" in
+  201) echo "  created $DEMO_ACCOUNT_EMAIL (an account: password $DEMO_ACCOUNT_PASSWORD)" ;;
+  409) echo "  $DEMO_ACCOUNT_EMAIL is already there" ;;
+  *) die "creating $DEMO_ACCOUNT_EMAIL failed: $(cat "$body_file")" ;;
+esac
+body=$(printf '{"email":"%s","password":"%s"}' "$DEMO_ACCOUNT_EMAIL" "$DEMO_ACCOUNT_PASSWORD")
+[ "$(call POST "$CUSTOMER_API/api/v1/sessions" "$body")" = 200 ] \
+  || die "signing in as $DEMO_ACCOUNT_EMAIL failed: $(cat "$body_file")"
+DEMO_ACCOUNT_TOKEN="$(field access_token)"
+
 # --- orders -----------------------------------------------------------------
 say "orders (each with a fixed Idempotency-Key)"
 product_id() {
   [ "$(call GET "$ORDER_API/api/v1/products?q=$1&per_page=100")" = 200 ] || die "looking up $1 failed"
   grep -o "\"id\":\"[^\"]*\",\"sku\":\"$1\"" "$body_file" | head -1 | cut -d'"' -f4
 }
-place_order() { # key email name sku:qty...
+place_order() { # key email name sku:qty... (ORDER_TOKEN set: placed signed in)
   local key="$1" email="$2" name="$3" items="" line sku qty id
   shift 3
   for line in "$@"; do
@@ -101,7 +116,9 @@ place_order() { # key email name sku:qty...
   done
   local body="{\"customer\":{\"email\":\"$email\",\"name\":\"$name\"},\"items\":[$items]}"
   local status
-  status="$(call POST "$ORDER_API/api/v1/orders" "$body" -H "idempotency-key: $key")"
+  local auth=()
+  [ -n "${ORDER_TOKEN:-}" ] && auth=(-H "authorization: Bearer $ORDER_TOKEN")
+  status="$(call POST "$ORDER_API/api/v1/orders" "$body" -H "idempotency-key: $key" "${auth[@]}")"
   case "$status" in
     201|202) echo "  $key: $(field status)$(grep -q '"reason":"' "$body_file" && echo " ($(field reason))") — order $(field id)" ;;
     *) echo "  $key: HTTP $status $(field code): $(field message)" ;;
@@ -112,5 +129,6 @@ place_order seed-order-2 vip@example.com "Very Important Person" HEADPHONES-NC:1
 place_order seed-order-3 demo@example.com "Demo Shopper" SEEDS-HERBS:3 PLANT-POT-M:1
 place_order seed-order-4 mallory@example.com "Mallory Blocked" TEE-ORGANIC-M:1
 place_order seed-order-5 penny@example.com "Penny Lowcredit" KETTLE-STEEL:1
+ORDER_TOKEN="$DEMO_ACCOUNT_TOKEN" place_order seed-order-6 "$DEMO_ACCOUNT_EMAIL" "Alex Account" BOOK-SAGAS:1 LAMP-DESK:1
 
 say "demo data in place: the shop is at $ORDER_API/"

@@ -46,6 +46,7 @@ pub const VARIABLES: &[&str] = &[
     "DATABASE_MAX_CONNECTIONS",
     "AMQP_URL",
     "AMQP_NAMESPACE",
+    "AMQP_TLS_CA_FILE",
     "AMQP_QUEUE_EXPIRY_MS",
     "HTTP_ADDR",
     "CORS_ORIGINS",

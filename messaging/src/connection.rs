@@ -256,7 +256,16 @@ async fn connect_once(
     let attempt = async {
         let properties =
             ConnectionProperties::default().with_connection_name(settings.app_id.as_str().into());
-        let connection = Connection::connect(&settings.url, properties).await?;
+        let tls = lapin::tcp::OwnedTLSConfig {
+            identity: None,
+            cert_chain: settings.tls_ca_pem.clone(),
+        };
+        let connection = lapin::DefaultConnectionBuilder::new()?
+            .with_uri_str(settings.url.clone())
+            .with_properties(properties)
+            .with_tls_config(tls)
+            .connect()
+            .await?;
         let channel = connection.create_channel().await?;
         topology.declare(&channel, settings.queue_expiry).await?;
         let _ = channel.close(200, "topology declared".into()).await;

@@ -7,8 +7,13 @@ use crate::topology::Namespace;
 /// Connection settings shared by every component of this crate.
 #[derive(Debug, Clone)]
 pub struct AmqpSettings {
-    /// `amqp://user:pass@host:port/vhost`, as in `AMQP_URL`.
+    /// `amqp://user:pass@host:port/vhost`, as in `AMQP_URL`; `amqps://`
+    /// for TLS (rustls, the system's trusted roots plus [`Self::tls_ca_pem`]).
     pub url: String,
+    /// Extra certificate authorities (PEM) to trust for `amqps://`, read
+    /// from the file `AMQP_TLS_CA_FILE` names: for a broker whose
+    /// certificate a private CA signed.
+    pub tls_ca_pem: Option<String>,
     /// Prefix of every exchange and queue, as in `AMQP_NAMESPACE`.
     pub namespace: Namespace,
     /// Put in the `app_id` property of every message and in the connection name.
@@ -40,6 +45,7 @@ impl AmqpSettings {
     pub fn new(url: impl Into<String>, namespace: Namespace, app_id: impl Into<String>) -> Self {
         Self {
             url: url.into(),
+            tls_ca_pem: None,
             namespace,
             app_id: app_id.into(),
             publish_wait: Duration::from_secs(5),
@@ -54,8 +60,9 @@ impl AmqpSettings {
     }
 
     /// Reads `AMQP_URL`, `AMQP_NAMESPACE` (defaults: the local broker,
-    /// `commerce`) and `AMQP_QUEUE_EXPIRY_MS` (unset: queues never expire; for
-    /// throw-away environments such as tests) through `lookup`.
+    /// `commerce`), `AMQP_TLS_CA_FILE` (unset: the system's roots only) and
+    /// `AMQP_QUEUE_EXPIRY_MS` (unset: queues never expire; for throw-away
+    /// environments such as tests) through `lookup`.
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
         app_id: impl Into<String>,
@@ -63,6 +70,16 @@ impl AmqpSettings {
         let url = lookup("AMQP_URL").unwrap_or_else(|| Self::DEFAULT_URL.to_owned());
         let namespace = lookup("AMQP_NAMESPACE").unwrap_or_else(|| "commerce".to_owned());
         let mut settings = Self::new(url, Namespace::parse(&namespace)?, app_id);
+        if let Some(path) = lookup("AMQP_TLS_CA_FILE").filter(|p| !p.trim().is_empty()) {
+            let pem = std::fs::read_to_string(path.trim())
+                .map_err(|e| format!("AMQP_TLS_CA_FILE {path:?} cannot be read: {e}"))?;
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(format!(
+                    "AMQP_TLS_CA_FILE {path:?} holds no PEM certificate"
+                ));
+            }
+            settings.tls_ca_pem = Some(pem);
+        }
         if let Some(raw) = lookup("AMQP_QUEUE_EXPIRY_MS").filter(|raw| !raw.is_empty()) {
             let ms: u64 = raw
                 .parse()

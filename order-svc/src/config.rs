@@ -64,6 +64,7 @@ pub const VARIABLES: &[&str] = &[
     "DATABASE_MAX_CONNECTIONS",
     "AMQP_URL",
     "AMQP_NAMESPACE",
+    "AMQP_TLS_CA_FILE",
     "AMQP_QUEUE_EXPIRY_MS",
     "HTTP_ADDR",
     "RPC_TIMEOUT_MS",

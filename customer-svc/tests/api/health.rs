@@ -1,4 +1,4 @@
-//! Health, readiness, metrics and CORS.
+//! Health, readiness, metrics, CORS, and TLS to the database.
 
 use crate::helpers::*;
 
@@ -43,5 +43,28 @@ async fn browsers_from_allowed_origins_only() {
     );
     let refused = preflight("http://evil.example").await.unwrap();
     assert_eq!(refused.status(), 403);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sslmode_in_database_url_puts_the_services_connections_on_tls() {
+    // PostgreSQL must offer TLS for this (Debian's packages do, with their
+    // snakeoil certificate); `sslmode=require` encrypts without verifying.
+    let app = TestApp::spawn_configured(&[], "sslmode=require").await;
+    let (status, _) = app.get("/api/v1/customers").await;
+    assert_eq!(status, 200, "the service works over TLS");
+    let observer = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let database = app.database_url.rsplit('/').next().unwrap().to_owned();
+    let (tls, plain): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl)
+         FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
+         WHERE a.datname = $1 AND a.pid <> pg_backend_pid()",
+    )
+    .bind(&database)
+    .fetch_one(&observer)
+    .await
+    .unwrap();
+    assert!(tls >= 1, "the service's connections use TLS");
+    assert_eq!(plain, 0, "no plain connection from the service");
     app.stop().await;
 }

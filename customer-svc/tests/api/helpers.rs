@@ -56,6 +56,12 @@ impl TestApp {
 
     /// Starts the service with extra environment settings.
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
+        Self::spawn_configured(overrides, "").await
+    }
+
+    /// Starts the service with extra environment settings, its
+    /// `DATABASE_URL` carrying `url_params` (e.g. `sslmode=require`).
+    pub async fn spawn_configured(overrides: &[(&str, &str)], url_params: &str) -> Self {
         messaging::edge::telemetry::init_for_tests();
         let database = TestDatabase::create("customers_test")
             .await
@@ -65,7 +71,7 @@ impl TestApp {
         namespace.deletes(&contract::system_topology(&namespace));
 
         let mut env: HashMap<&str, String> = HashMap::from([
-            ("DATABASE_URL", database_url.clone()),
+            ("DATABASE_URL", with_params(&database_url, url_params)),
             ("AMQP_URL", amqp_url()),
             ("AMQP_NAMESPACE", namespace.to_string()),
             ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
@@ -290,6 +296,14 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop.cancel();
+    }
+}
+
+fn with_params(url: &str, params: &str) -> String {
+    match (params.is_empty(), url.contains('?')) {
+        (true, _) => url.to_owned(),
+        (false, true) => format!("{url}&{params}"),
+        (false, false) => format!("{url}?{params}"),
     }
 }
 
