@@ -32,6 +32,7 @@ impl Application {
     /// HTTP listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.access.warn_about_defaults();
+        crate::domain::password::prepare().await;
         let pool: PgPool =
             db::connect_and_migrate(&config.database_url, config.database_max_connections).await?;
         let topology = contract::system_topology(&config.amqp.namespace);

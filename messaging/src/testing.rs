@@ -1,6 +1,7 @@
 //! Helpers for the tests of this crate and of the services: waiting for a
 //! condition with a deadline (never for a fixed time), a namespace per test
-//! that is torn down even when the test panics, and the broker's address.
+//! that is torn down even when the test panics, the broker's address, and
+//! a service binary's refusals under `APP_ENV=production`.
 
 use std::{future::Future, ops::Deref, time::Duration};
 
@@ -138,5 +139,43 @@ pub(crate) fn run_to_completion<E: std::fmt::Display>(
         eprintln!("{failure}");
     } else {
         panic!("{failure}");
+    }
+}
+
+/// Runs a service `binary` with `APP_ENV=production` and, in turn, no
+/// secrets, the documented development admin token, a real admin token
+/// alone, and `.env.example`'s placeholder secret: each run must fail at
+/// start-up, naming the variable at fault.
+pub fn assert_production_refuses_documented_secrets(binary: &str) {
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[], "ADMIN_TOKEN"),
+        (&[("ADMIN_TOKEN", "dev-admin-token")], "ADMIN_TOKEN"),
+        (
+            &[("ADMIN_TOKEN", "a-real-admin-secret")],
+            "ACCESS_TOKEN_SECRET",
+        ),
+        (
+            &[
+                ("ADMIN_TOKEN", "a-real-admin-secret"),
+                ("ACCESS_TOKEN_SECRET", "change-me-access-token-secret"),
+            ],
+            "ACCESS_TOKEN_SECRET",
+        ),
+    ];
+    for (settings, named) in cases {
+        let output = std::process::Command::new(binary)
+            .current_dir(std::env::temp_dir()) // no .env to pick up
+            .env_clear()
+            .env("APP_ENV", "production")
+            .env("HTTP_ADDR", "127.0.0.1:0")
+            .envs(settings.iter().copied())
+            .output()
+            .expect("the service binary runs");
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success(),
+            "{binary} started with {settings:?}"
+        );
+        assert!(said.contains(named), "{settings:?}: {said}");
     }
 }

@@ -79,6 +79,12 @@ fn random_salt() -> anyhow::Result<SaltString> {
     SaltString::encode_b64(&bytes).map_err(|e| anyhow::anyhow!("making a salt failed: {e}"))
 }
 
+/// Makes the dummy hash now, on the blocking pool, so that the first sign-in
+/// for an unknown email does not take longer than the rest (start-up calls it).
+pub async fn prepare() {
+    let _ = tokio::task::spawn_blocking(dummy_hash).await;
+}
+
 /// A hash of a random password, made once, for verifying when there is no
 /// account: the same parameters as real hashes, so the same cost.
 fn dummy_hash() -> &'static str {

@@ -476,36 +476,7 @@ async fn a_guest_naming_an_accounts_email_is_refused_and_nothing_is_held() {
 
 #[test]
 fn in_production_the_binary_refuses_documented_secrets_and_says_which() {
-    let cases = [
-        (vec![], "ADMIN_TOKEN"),
-        (vec![("ADMIN_TOKEN", "dev-admin-token")], "ADMIN_TOKEN"),
-        (
-            vec![("ADMIN_TOKEN", "a-real-admin-secret")],
-            "ACCESS_TOKEN_SECRET",
-        ),
-        (
-            vec![
-                ("ADMIN_TOKEN", "a-real-admin-secret"),
-                (
-                    "ACCESS_TOKEN_SECRET",
-                    messaging::edge::access_config::DEV_ACCESS_TOKEN_SECRET,
-                ),
-            ],
-            "ACCESS_TOKEN_SECRET",
-        ),
-    ];
-    let empty = std::env::temp_dir();
-    for (settings, named) in cases {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_customer-svc"))
-            .current_dir(&empty) // no .env to pick up
-            .env_clear()
-            .env("APP_ENV", "production")
-            .env("HTTP_ADDR", "127.0.0.1:0")
-            .envs(settings.iter().copied())
-            .output()
-            .expect("customer-svc runs");
-        let said = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{settings:?} started");
-        assert!(said.contains(named), "{settings:?}: {said}");
-    }
+    messaging::testing::assert_production_refuses_documented_secrets(env!(
+        "CARGO_BIN_EXE_customer-svc"
+    ));
 }

@@ -316,33 +316,7 @@ async fn a_guest_naming_an_accounts_email_is_rejected_with_sign_in_required() {
 
 #[test]
 fn in_production_the_binary_refuses_documented_secrets_and_says_which() {
-    let cases = [
-        (vec![], "ADMIN_TOKEN"),
-        (vec![("ADMIN_TOKEN", "dev-admin-token")], "ADMIN_TOKEN"),
-        (
-            vec![("ADMIN_TOKEN", "a-real-admin-secret")],
-            "ACCESS_TOKEN_SECRET",
-        ),
-        (
-            vec![
-                ("ADMIN_TOKEN", "a-real-admin-secret"),
-                ("ACCESS_TOKEN_SECRET", "change-me-access-token-secret"),
-            ],
-            "ACCESS_TOKEN_SECRET",
-        ),
-    ];
-    let empty = std::env::temp_dir();
-    for (settings, named) in cases {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_order-svc"))
-            .current_dir(&empty) // no .env to pick up
-            .env_clear()
-            .env("APP_ENV", "production")
-            .env("HTTP_ADDR", "127.0.0.1:0")
-            .envs(settings.iter().copied())
-            .output()
-            .expect("order-svc runs");
-        let said = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{settings:?} started");
-        assert!(said.contains(named), "{settings:?}: {said}");
-    }
+    messaging::testing::assert_production_refuses_documented_secrets(env!(
+        "CARGO_BIN_EXE_order-svc"
+    ));
 }
