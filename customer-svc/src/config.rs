@@ -82,9 +82,18 @@ impl Config {
     /// Reads settings through `lookup` (tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_owned());
+        // Every period and lifetime here must be longer than zero (a zero
+        // interval panics a ticker, a zero lease or TTL means nothing holds).
         let parse_duration = |name: &str, default: &str| {
             humantime::parse_duration(&get(name, default))
                 .map_err(|e| ConfigError(format!("{name}: {e}")))
+                .and_then(|period| {
+                    if period.is_zero() {
+                        Err(ConfigError(format!("{name} must be longer than zero")))
+                    } else {
+                        Ok(period)
+                    }
+                })
         };
         let parse_number = |name: &str, default: &str| {
             get(name, default)
@@ -154,6 +163,16 @@ mod tests {
             config.cors_origins,
             vec!["http://127.0.0.1:3001", "http://localhost:3001"]
         );
+    }
+
+    #[test]
+    fn zero_periods_are_refused_with_their_name() {
+        for name in ["RESERVATION_TTL", "LEASE_SWEEP_INTERVAL"] {
+            let error = Config::from_lookup(|n| (n == name).then(|| "0s".into()))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(name), "{error}");
+        }
     }
 
     #[test]

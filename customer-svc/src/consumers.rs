@@ -6,7 +6,10 @@
 use messaging::{
     Broker, ConsumerHandle, DeliveryMeta, Envelope, EventSubscriber, HandlerError,
     contract::{self, OrderCancelled, OrderConfirmed},
-    edge::batch::Batcher,
+    edge::{
+        batch::{BatchError, Batcher},
+        database,
+    },
 };
 use sqlx::PgPool;
 use tracing::{debug, error};
@@ -36,7 +39,9 @@ pub fn spawn_order_events(broker: &Broker, pool: PgPool, prefetch: u16) -> Consu
     )
 }
 
-/// Applies one order event; an error returns it to the queue for another try.
+/// Applies one order event. A database that is briefly unavailable (or a
+/// deadlock) is a transient failure, waited out by the subscriber; another
+/// error returns the event to the queue for another try.
 async fn apply(
     writer: &HistoryWriter,
     event: Envelope<serde_json::Value>,
@@ -66,7 +71,12 @@ async fn apply(
             Ok(())
         }
         Ok(_) => Ok(()),
-        Err(cause) => {
+        Err(BatchError::Failed(cause)) if database::is_transient(&cause) => {
+            Err(HandlerError::transient(cause))
+        }
+        // Shutting down: the event goes back to the queue with the channel.
+        Err(BatchError::Stopped) => Err(HandlerError::transient("the service is stopping")),
+        Err(BatchError::Failed(cause)) => {
             error!(error = %cause, %message_id, "could not apply event");
             Err(HandlerError::internal(cause))
         }

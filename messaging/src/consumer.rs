@@ -34,7 +34,11 @@ use crate::{
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-pub(crate) type DeliveryHandler = Arc<dyn Fn(Delivery) -> BoxFuture + Send + Sync + 'static>;
+/// Handles one delivery; the token is cancelled when the consumer stops, so
+/// that a handler waiting out an outage gives the delivery back instead of
+/// holding up the shutdown.
+pub(crate) type DeliveryHandler =
+    Arc<dyn Fn(Delivery, CancellationToken) -> BoxFuture + Send + Sync + 'static>;
 
 /// What to consume and how.
 pub(crate) struct ConsumerSpec {
@@ -243,7 +247,7 @@ async fn consume_generation(
             }
             delivery = consumer.next() => match delivery {
                 Some(Ok(delivery)) => {
-                    tracker.spawn(handler(delivery));
+                    tracker.spawn(handler(delivery, stop.clone()));
                 }
                 Some(Err(error)) => return Err(error.into()),
                 None => {

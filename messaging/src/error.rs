@@ -92,6 +92,10 @@ pub struct HandlerError {
     pub code: String,
     /// A human sentence.
     pub message: String,
+    /// Something the handler needs is briefly unavailable (its database, a
+    /// lock it lost to a deadlock): the same message will succeed later, so
+    /// it is retried for as long as that lasts, never dead-lettered for it.
+    pub transient: bool,
 }
 
 impl HandlerError {
@@ -100,6 +104,15 @@ impl HandlerError {
         Self {
             code: code.into(),
             message: message.into(),
+            transient: false,
+        }
+    }
+
+    /// A transient failure (see [`HandlerError::transient`]'s field).
+    pub fn transient(cause: impl std::fmt::Display) -> Self {
+        Self {
+            transient: true,
+            ..Self::new("unavailable", cause.to_string())
         }
     }
 

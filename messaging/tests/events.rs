@@ -199,3 +199,109 @@ async fn an_undecodable_event_is_dead_lettered_at_once() {
     subscriber.shutdown().await;
     broker.close().await;
 }
+
+#[tokio::test]
+async fn a_transient_failure_is_waited_out_past_the_delivery_limit_and_applied_once() {
+    init_tracing();
+    let mut namespace = TestNamespace::new();
+    let queue = namespace.name("patient");
+    let topology = Topology::new(namespace.clone()).with_event_queue(&queue, &["order.confirmed"]);
+    namespace.deletes(&topology);
+    let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
+    // More transient failures than the queue's delivery limit (5), then success.
+    const OUTAGE: u32 = 6;
+    let tries = Arc::new(Mutex::new(0_u32));
+    let redelivered = Arc::new(Mutex::new(false));
+    let subscriber = {
+        let (tries, redelivered) = (tries.clone(), redelivered.clone());
+        EventSubscriber::spawn(
+            &broker,
+            &queue,
+            4,
+            move |meta: messaging::DeliveryMeta, _event: Envelope<OrderConfirmed>| {
+                let mut tries = tries.lock().unwrap();
+                *tries += 1;
+                *redelivered.lock().unwrap() |= meta.redelivered;
+                std::future::ready(if *tries <= OUTAGE {
+                    Err(HandlerError::transient("the database is unreachable"))
+                } else {
+                    Ok(())
+                })
+            },
+        )
+    };
+    let event = Envelope::new(
+        "order.confirmed",
+        OrderConfirmed {
+            order_id: Uuid::new_v4(),
+        },
+        MessageMeta::default(),
+    );
+    EventPublisher::new(&broker)
+        .publish(&event)
+        .await
+        .expect("confirmed");
+
+    eventually(PATIENCE, "the event applied after the outage", || async {
+        (*tries.lock().unwrap() > OUTAGE).then_some(())
+    })
+    .await;
+    subscriber.shutdown().await;
+    let raw = RawChannel::open().await;
+    assert!(
+        raw.get(&format!("{queue}.dlq")).await.is_none(),
+        "nothing dead-lettered"
+    );
+    assert!(
+        raw.get(&queue).await.is_none(),
+        "acknowledged, not requeued"
+    );
+    assert_eq!(*tries.lock().unwrap(), OUTAGE + 1, "applied once");
+    assert!(
+        !*redelivered.lock().unwrap(),
+        "never returned to the queue meanwhile"
+    );
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn an_event_its_handler_calls_invalid_is_dead_lettered_at_once() {
+    init_tracing();
+    let mut namespace = TestNamespace::new();
+    let queue = namespace.name("strict");
+    let topology = Topology::new(namespace.clone()).with_event_queue(&queue, &["order.confirmed"]);
+    namespace.deletes(&topology);
+    let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
+    let tries = Arc::new(Mutex::new(0_u32));
+    let subscriber = {
+        let tries = tries.clone();
+        EventSubscriber::spawn(
+            &broker,
+            &queue,
+            4,
+            move |_meta, _event: Envelope<OrderConfirmed>| {
+                *tries.lock().unwrap() += 1;
+                std::future::ready(Err(HandlerError::invalid_request("no such order")))
+            },
+        )
+    };
+    let event = Envelope::new(
+        "order.confirmed",
+        OrderConfirmed {
+            order_id: Uuid::new_v4(),
+        },
+        MessageMeta::default(),
+    );
+    EventPublisher::new(&broker)
+        .publish(&event)
+        .await
+        .expect("confirmed");
+    let raw = RawChannel::open().await;
+    eventually(PATIENCE, "the event in the DLQ", || async {
+        raw.get(&format!("{queue}.dlq")).await
+    })
+    .await;
+    assert_eq!(*tries.lock().unwrap(), 1, "tried once");
+    subscriber.shutdown().await;
+    broker.close().await;
+}

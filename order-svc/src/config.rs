@@ -111,9 +111,18 @@ impl Config {
                 .map(Duration::from_millis)
                 .map_err(|e| ConfigError(format!("{name}: {e}")))
         };
+        // Every period and lifetime here must be longer than zero (a zero
+        // interval panics a ticker, a zero lease or TTL means nothing holds).
         let duration = |name: &str, default: &str| {
             humantime::parse_duration(&get(name, default))
                 .map_err(|e| ConfigError(format!("{name}: {e}")))
+                .and_then(|period| {
+                    if period.is_zero() {
+                        Err(ConfigError(format!("{name} must be longer than zero")))
+                    } else {
+                        Ok(period)
+                    }
+                })
         };
 
         let rpc_timeout = millis("RPC_TIMEOUT_MS", "3000")?;
@@ -195,6 +204,16 @@ mod tests {
         assert_eq!(config.access.admin_token, DEV_ADMIN_TOKEN);
         assert!(config.cors_origins.is_empty());
         assert!(config.crash_after.is_none());
+    }
+
+    #[test]
+    fn zero_periods_are_refused_with_their_name() {
+        for name in ["SAGA_LEASE", "RECOVERY_INTERVAL", "IDEMPOTENCY_KEY_TTL"] {
+            let error = Config::from_lookup(|n| (n == name).then(|| "0s".into()))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(name), "{error}");
+        }
     }
 
     #[test]

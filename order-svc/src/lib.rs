@@ -5,6 +5,7 @@
 //! out, or stock runs short).
 
 pub mod config;
+pub mod consistency;
 pub mod db;
 pub mod domain;
 pub mod http;

@@ -14,7 +14,7 @@ use messaging::edge::{
     self,
     auth::Caller,
     error::ApiError,
-    fields::FieldErrors,
+    fields::{FieldErrors, search_text},
     json,
     paging::{Page, Paging},
 };
@@ -108,12 +108,8 @@ async fn list(
         Some(raw) => Some(Email::parse(raw).map_err(|e| ApiError::invalid_field("email", e.0))?),
         None => None,
     };
-    let q = query.get("q").map(|q| q.trim()).filter(|q| !q.is_empty());
-    if q.is_some_and(|q| q.chars().count() > 200) {
-        return Err(ApiError::invalid_field("q", "must be at most 200 characters").into());
-    }
     let filter = CustomerFilter {
-        q: q.map(str::to_owned),
+        q: search_text(&query, "q")?,
         email,
     };
     let (rows, total) = customers::list(&state.pool, &filter, paging.limit(), paging.offset())

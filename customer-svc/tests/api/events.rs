@@ -229,3 +229,48 @@ async fn the_history_of_an_unknown_customer_is_a_404() {
     assert_eq!(body["stats"]["total_spent"], "0.00");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_event_waits_out_a_database_outage_and_is_never_dead_lettered() {
+    // The service reaches its database through a proxy the test can close.
+    let proxy = messaging::testing::proxy::TcpProxy::start(host_and_port(
+        &messaging::edge::test_database::admin_url(),
+    ))
+    .await;
+    let through = format!("127.0.0.1:{}", proxy.port());
+    let app =
+        TestApp::spawn_configured(&[], |url| url.replacen(&host_and_port(url), &through, 1)).await;
+    let order = reserved_order(&app, "outage@example.com", "40.00").await;
+
+    proxy.refuse();
+    app.publish(
+        contract::ORDER_CONFIRMED,
+        confirmed(&order, "40.00"),
+        Uuid::new_v4(),
+    )
+    .await;
+    // More tries than the queue's delivery limit (5) would have allowed.
+    // Each try waits out the pool's 5 s acquire timeout: a long outage.
+    eventually(
+        3 * PATIENCE,
+        "the event tried through the outage",
+        || async { (app.counter("events_transient_retries_total").await >= 6.0).then_some(()) },
+    )
+    .await;
+    let (status, _) = app.get("/readyz").await;
+    assert_eq!(status, 503, "not ready while the database is away");
+    proxy.accept_again();
+
+    let body = history_when(&app, order.customer_id, "the order in the history", |b| {
+        b["total"] == 1
+    })
+    .await;
+    assert_eq!(body["stats"]["total_spent"], "40.00");
+    let dlq = format!(
+        "{}.dlq",
+        contract::customer_order_events_queue(&app.namespace)
+    );
+    assert_eq!(app.queue_length(&dlq).await, 0, "nothing dead-lettered");
+    assert_eq!(app.credit_available("outage@example.com").await, "4960.00");
+    app.stop().await;
+}

@@ -50,7 +50,7 @@ async fn browsers_from_allowed_origins_only() {
 async fn sslmode_in_database_url_puts_the_services_connections_on_tls() {
     // PostgreSQL must offer TLS for this (Debian's packages do, with their
     // snakeoil certificate); `sslmode=require` encrypts without verifying.
-    let app = TestApp::spawn_configured(&[], "sslmode=require").await;
+    let app = TestApp::spawn_configured(&[], |url| with_params(url, "sslmode=require")).await;
     let (status, _) = app.get("/api/v1/customers").await;
     assert_eq!(status, 200, "the service works over TLS");
     let observer = sqlx::PgPool::connect(&app.database_url).await.unwrap();

@@ -56,22 +56,27 @@ impl TestApp {
 
     /// Starts the service with extra environment settings.
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
-        Self::spawn_configured(overrides, "").await
+        Self::spawn_configured(overrides, str::to_owned).await
     }
 
     /// Starts the service with extra environment settings, its
-    /// `DATABASE_URL` carrying `url_params` (e.g. `sslmode=require`).
-    pub async fn spawn_configured(overrides: &[(&str, &str)], url_params: &str) -> Self {
+    /// `DATABASE_URL` made from the fresh database's by `database_url` (to
+    /// add `sslmode`, or to go through a proxy).
+    pub async fn spawn_configured(
+        overrides: &[(&str, &str)],
+        database_url_for: impl FnOnce(&str) -> String,
+    ) -> Self {
         messaging::edge::telemetry::init_for_tests();
         let database = TestDatabase::create("customers_test")
             .await
             .expect("PostgreSQL reachable (DATABASE_ADMIN_URL)");
         let database_url = database.url().to_owned();
+        let service_database_url = database_url_for(&database_url);
         let mut namespace = TestNamespace::new();
         namespace.deletes(&contract::system_topology(&namespace));
 
         let mut env: HashMap<&str, String> = HashMap::from([
-            ("DATABASE_URL", with_params(&database_url, url_params)),
+            ("DATABASE_URL", service_database_url),
             ("AMQP_URL", amqp_url()),
             ("AMQP_NAMESPACE", namespace.to_string()),
             ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
@@ -283,6 +288,45 @@ impl TestApp {
 
     /// Stops the service (asserting a clean shutdown) and the test's clients;
     /// dropping the app then drops the database and deletes the namespace.
+    /// The value of a counter in the service's `/metrics` (0 when absent).
+    pub async fn counter(&self, name: &str) -> f64 {
+        let text = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics answered")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .filter(|line| line.starts_with(name))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// Messages waiting in `queue` (a passive declare on a connection of the test's own).
+    pub async fn queue_length(&self, queue: &str) -> u32 {
+        use messaging::lapin::{Connection, ConnectionProperties, options::QueueDeclareOptions};
+        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+            .await
+            .expect("broker reachable");
+        let channel = connection.create_channel().await.expect("channel");
+        let declared = channel
+            .queue_declare(
+                queue.into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                },
+                Default::default(),
+            )
+            .await
+            .expect("the queue exists");
+        let _ = connection.close(200, "done".into()).await;
+        declared.message_count()
+    }
+
     pub async fn stop(mut self) {
         self.stop.cancel();
         if let Some(server) = self.server.take() {
@@ -299,12 +343,17 @@ impl Drop for TestApp {
     }
 }
 
-fn with_params(url: &str, params: &str) -> String {
-    match (params.is_empty(), url.contains('?')) {
-        (true, _) => url.to_owned(),
-        (false, true) => format!("{url}&{params}"),
-        (false, false) => format!("{url}?{params}"),
-    }
+/// `url` with `params` added to its query.
+pub fn with_params(url: &str, params: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{params}")
+}
+
+/// The `host:port` of a database URL.
+pub fn host_and_port(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, rest)| rest);
+    rest.split(['/', '?']).next().unwrap_or(rest).to_owned()
 }
 
 fn with_bearer(request: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {

@@ -25,7 +25,12 @@ impl Email {
         let domain_has_dot = email
             .rsplit_once('@')
             .is_some_and(|(_, domain)| domain.contains('.') && !domain.ends_with('.'));
-        if email.len() > 254 || !domain_has_dot || !email_address::EmailAddress::is_valid(&email) {
+        // A bare address only: `Eve <eve@example.com>` is a valid RFC 5322
+        // mailbox, but stored as is it would make a second customer for
+        // eve@example.com.
+        let bare = email_address::EmailAddress::from_str(&email)
+            .is_ok_and(|parsed| parsed.display_part().is_empty() && parsed.email() == email);
+        if email.len() > 254 || !domain_has_dot || !bare {
             return Err(ValueError(format!("{raw:?} is not a valid email address")));
         }
         Ok(Self(email))
@@ -164,6 +169,11 @@ mod tests {
         );
         assert!(Email::parse("a@b@example.com").is_err());
         assert!(Email::parse("a b@example.com").is_err());
+        assert!(
+            Email::parse("Eve <eve@example.com>").is_err(),
+            "a bare address only"
+        );
+        assert!(Email::parse("<eve@example.com>").is_err());
         assert!(Email::parse("first.last+tag@sub.example.co.uk").is_ok());
     }
 

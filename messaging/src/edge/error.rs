@@ -42,6 +42,8 @@ pub enum ApiError {
         /// Sentence.
         message: String,
     },
+    /// 413: the body is larger than [`super::json::BODY_LIMIT`].
+    PayloadTooLarge,
     /// 422: well formed but invalid; `details.fields` says what and why.
     Validation(Value),
     /// 422 with its own code, for a request that is invalid as a whole.
@@ -104,6 +106,12 @@ impl ApiError {
             ApiError::Conflict { code, message } => {
                 (StatusCode::CONFLICT, code, message.clone(), json!({}))
             }
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body must be at most {} bytes", super::json::BODY_LIMIT),
+                json!({}),
+            ),
             ApiError::Validation(fields) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation_failed",

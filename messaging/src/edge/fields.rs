@@ -1,9 +1,40 @@
 //! Validation of JSON bodies field by field, so that one 422 names every bad
-//! field with the reason, in `details.fields`.
+//! field with the reason, in `details.fields`; and of free-text query
+//! parameters (searches), which reach SQL as text.
+
+use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+
+/// Longest search text accepted in a query string.
+pub const MAX_SEARCH_LENGTH: usize = 200;
+
+/// The query parameter `name` as search text: trimmed, `None` when absent or
+/// blank; a 422 naming it when longer than [`MAX_SEARCH_LENGTH`] characters
+/// or holding control characters (PostgreSQL refuses a NUL in text outright).
+pub fn search_text(
+    query: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<String>, ApiError> {
+    let Some(text) = query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > MAX_SEARCH_LENGTH {
+        return Err(ApiError::invalid_field(
+            name,
+            format!("must be at most {MAX_SEARCH_LENGTH} characters"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field(
+            name,
+            "must not contain control characters",
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
 
 /// Collects every invalid field of a body, so that one 422 lists them all.
 #[derive(Default)]
@@ -60,5 +91,28 @@ impl FieldErrors {
         } else {
             Err(ApiError::Validation(Value::Object(self.0)))
         }
+    }
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    fn query(value: &str) -> HashMap<String, String> {
+        HashMap::from([("q".to_owned(), value.to_owned())])
+    }
+
+    #[test]
+    fn search_text_is_trimmed_bounded_and_free_of_control_characters() {
+        assert_eq!(
+            search_text(&query("  mug "), "q").unwrap(),
+            Some("mug".into())
+        );
+        assert_eq!(search_text(&query("   "), "q").unwrap(), None);
+        assert_eq!(search_text(&HashMap::new(), "q").unwrap(), None);
+        assert!(search_text(&query("a\0b"), "q").is_err());
+        assert!(search_text(&query("\u{1b}[31m"), "q").is_err());
+        assert!(search_text(&query(&"x".repeat(201)), "q").is_err());
+        assert!(search_text(&query(&"é".repeat(200)), "q").is_ok());
     }
 }

@@ -1,13 +1,21 @@
-//! Consumes an event queue: acknowledge after the handler succeeded; on
-//! failure, back off and return the event to the queue, whose delivery limit
-//! dead-letters it after a bounded number of attempts; dead-letter at once what
-//! cannot be decoded.
+//! Consumes an event queue: acknowledge after the handler succeeded.
+//!
+//! Failures are of three kinds. A transient one (the handler's database is
+//! unreachable, it lost a deadlock) is waited out: the event stays with this
+//! consumer, unacknowledged, and the handler is tried again with capped
+//! backoff for as long as the outage lasts, spending none of the queue's
+//! delivery limit; meanwhile the prefetch window fills and the consumer takes
+//! no new work. A permanent one (an event that cannot be decoded, or whose
+//! payload the handler calls invalid) is dead-lettered at once. Anything else
+//! (a bug) goes back to the queue after a pause, and the queue's delivery
+//! limit dead-letters it after a bounded number of attempts.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use lapin::message::Delivery;
 use serde::de::DeserializeOwned;
-use tracing::{Instrument, info_span, warn};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info, info_span, warn};
 
 use crate::{
     connection::Broker,
@@ -22,6 +30,8 @@ use crate::{
 const RETRY_BACKOFF_BASE: Duration = Duration::from_millis(100);
 /// Longest pause before a failed event goes back to the queue.
 const RETRY_BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// Longest pause between two tries of an event waiting out an outage.
+const TRANSIENT_BACKOFF_MAX: Duration = Duration::from_secs(5);
 
 /// Consumes one event queue.
 pub struct EventSubscriber;
@@ -42,9 +52,9 @@ impl EventSubscriber {
     {
         let handler = Arc::new(handler);
         let answer_timeout = broker.settings().answer_timeout;
-        let on_delivery = Arc::new(move |delivery: Delivery| {
+        let on_delivery = Arc::new(move |delivery: Delivery, stop: CancellationToken| {
             let handler = handler.clone();
-            Box::pin(handle(delivery, handler, answer_timeout)) as BoxFuture
+            Box::pin(handle(delivery, handler, answer_timeout, stop)) as BoxFuture
         });
         spawn_consumer(
             broker,
@@ -59,8 +69,12 @@ impl EventSubscriber {
     }
 }
 
-async fn handle<T, F, Fut>(delivery: Delivery, handler: Arc<F>, answer_timeout: Duration)
-where
+async fn handle<T, F, Fut>(
+    delivery: Delivery,
+    handler: Arc<F>,
+    answer_timeout: Duration,
+    stop: CancellationToken,
+) where
     T: DeserializeOwned,
     F: Fn(DeliveryMeta, Envelope<T>) -> Fut,
     Fut: Future<Output = Result<(), HandlerError>>,
@@ -75,22 +89,46 @@ where
         delivery_count = meta.delivery_count,
     );
     async move {
-        let envelope: Envelope<T> = match serde_json::from_slice(&delivery.data) {
-            Ok(envelope) => envelope,
-            Err(error) => {
-                warn!(%error, "undecodable event: dead-lettering");
+        let attempt = meta.delivery_count;
+        let mut waited_out = 0_u32;
+        loop {
+            // Decoded afresh for each try: the handler consumes the envelope.
+            let envelope: Envelope<T> = match serde_json::from_slice(&delivery.data) {
+                Ok(envelope) => envelope,
+                Err(error) => {
+                    warn!(%error, "undecodable event: dead-lettering");
+                    return dead_letter(&delivery, answer_timeout).await;
+                }
+            };
+            let error = match handler(meta.clone(), envelope).await {
+                Ok(()) => {
+                    if waited_out > 0 {
+                        info!(tries = waited_out + 1, "event applied after waiting out an outage");
+                    }
+                    return ack(&delivery, answer_timeout).await;
+                }
+                Err(error) => error,
+            };
+            if error.transient {
+                waited_out += 1;
+                metrics::counter!("events_transient_retries_total").increment(1);
+                if waited_out == 1 || waited_out.is_multiple_of(10) {
+                    warn!(code = %error.code, message = %error.message, tries = waited_out, "event handler failed transiently: waiting it out");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(transient_backoff(waited_out)) => continue,
+                    // Stopping: the channel's close gives the event back.
+                    _ = stop.cancelled() => return,
+                }
+            }
+            metrics::counter!("events_handler_failures_total").increment(1);
+            if error.code == "invalid_request" {
+                warn!(code = %error.code, message = %error.message, "event rejected as invalid: dead-lettering");
                 return dead_letter(&delivery, answer_timeout).await;
             }
-        };
-        let attempt = meta.delivery_count;
-        match handler(meta, envelope).await {
-            Ok(()) => ack(&delivery, answer_timeout).await,
-            Err(error) => {
-                warn!(code = %error.code, message = %error.message, attempt, "event handler failed: will retry");
-                metrics::counter!("events_handler_failures_total").increment(1);
-                tokio::time::sleep(retry_backoff(attempt)).await;
-                requeue(&delivery, answer_timeout).await;
-            }
+            warn!(code = %error.code, message = %error.message, attempt, "event handler failed: will retry");
+            tokio::time::sleep(retry_backoff(attempt)).await;
+            return requeue(&delivery, answer_timeout).await;
         }
     }
     .instrument(span)
@@ -101,6 +139,12 @@ fn retry_backoff(attempt: u32) -> Duration {
     RETRY_BACKOFF_BASE
         .saturating_mul(2_u32.saturating_pow(attempt.min(16)))
         .min(RETRY_BACKOFF_MAX)
+}
+
+fn transient_backoff(tries: u32) -> Duration {
+    RETRY_BACKOFF_BASE
+        .saturating_mul(2_u32.saturating_pow(tries.min(16)))
+        .min(TRANSIENT_BACKOFF_MAX)
 }
 
 #[cfg(test)]
@@ -114,5 +158,7 @@ mod tests {
         assert_eq!(retry_backoff(3), Duration::from_millis(800));
         assert_eq!(retry_backoff(10), RETRY_BACKOFF_MAX);
         assert_eq!(retry_backoff(u32::MAX), RETRY_BACKOFF_MAX);
+        assert_eq!(transient_backoff(1), Duration::from_millis(200));
+        assert_eq!(transient_backoff(u32::MAX), TRANSIENT_BACKOFF_MAX);
     }
 }

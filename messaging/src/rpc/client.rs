@@ -232,7 +232,7 @@ fn decode_reply<Resp: DeserializeOwned>(data: &[u8]) -> Result<Resp, RpcError> {
 
 /// Routes each reply to the caller waiting for its correlation id.
 fn reply_handler(waiters: Arc<Waiters>, dropped: Arc<AtomicU64>) -> DeliveryHandler {
-    Arc::new(move |delivery: Delivery| {
+    Arc::new(move |delivery: Delivery, _stop| {
         let correlation_id = delivery
             .properties
             .correlation_id()

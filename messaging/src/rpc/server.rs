@@ -94,7 +94,7 @@ impl RpcServer {
             app_id: broker.settings().app_id.clone(),
             answer_timeout: broker.settings().answer_timeout,
         });
-        let handler = Arc::new(move |delivery: Delivery| {
+        let handler = Arc::new(move |delivery: Delivery, _stop| {
             let state = state.clone();
             Box::pin(state.serve(delivery)) as crate::consumer::BoxFuture
         });

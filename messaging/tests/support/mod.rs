@@ -3,7 +3,7 @@
 //! send, polling with a deadline, and a TCP proxy whose sockets can be cut.
 #![allow(dead_code, unused_imports)]
 
-pub mod proxy;
+pub use messaging::testing::proxy;
 
 pub use messaging::testing::{PATIENCE, TestNamespace, amqp_url, eventually};
 

@@ -9,6 +9,7 @@ use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
 use messaging::edge::{
     auth::Caller,
     error::ApiError,
+    fields::search_text,
     json,
     paging::{Page, Paging},
 };
@@ -78,19 +79,10 @@ fn write_error(error: WriteError) -> ApiError {
 
 async fn list(query: HashMap<String, String>, state: AppState) -> Result<Response, Rejection> {
     let paging = Paging::from_query(&query)?;
-    let text = |name: &str| {
-        query
-            .get(name)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
     let filter = ProductFilter {
-        q: text("q"),
-        category: text("category"),
+        q: search_text(&query, "q")?,
+        category: search_text(&query, "category")?,
     };
-    if filter.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
-        return Err(ApiError::invalid_field("q", "must be at most 200 characters").into());
-    }
     let (rows, total) = products::list(&state.pool, &filter, paging.limit(), paging.offset())
         .await
         .map_err(ApiError::from)?;

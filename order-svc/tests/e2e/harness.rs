@@ -370,6 +370,15 @@ impl System {
         history
     }
 
+    /// Runs SQL against the customers database.
+    pub async fn customers_db(&self) -> sqlx::PgPool {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect(self.customers_db.url())
+            .await
+            .expect("customers database")
+    }
+
     /// Runs SQL against the orders database.
     pub async fn orders_db(&self) -> sqlx::PgPool {
         sqlx::postgres::PgPoolOptions::new()

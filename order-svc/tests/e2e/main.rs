@@ -8,6 +8,7 @@ mod api;
 mod browser;
 mod cleanup;
 mod concurrency;
+mod consistency;
 mod faults;
 mod harness;
 mod saga;

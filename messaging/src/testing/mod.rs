@@ -1,7 +1,10 @@
 //! Helpers for the tests of this crate and of the services: waiting for a
 //! condition with a deadline (never for a fixed time), a namespace per test
 //! that is torn down even when the test panics, the broker's address, and
-//! a service binary's refusals under `APP_ENV=production`.
+//! a service binary's refusals under `APP_ENV=production`, and a TCP proxy
+//! that plays the network's and the servers' faults.
+
+pub mod proxy;
 
 use std::{future::Future, ops::Deref, time::Duration};
 

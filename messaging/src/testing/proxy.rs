@@ -1,7 +1,8 @@
-//! A TCP proxy in front of the broker whose live connections can be cut, to
-//! show what happens when the network drops every socket at once, or frozen,
-//! to show what happens when the broker stops answering on a socket that
-//! stays open.
+//! A TCP proxy in front of the broker or the database whose live
+//! connections can be cut, to show what happens when the network drops every
+//! socket at once; frozen, to show what happens when the server stops
+//! answering on a socket that stays open; or refusing, to show a server that
+//! turns every new connection away (an outage).
 
 use std::sync::{Arc, Mutex};
 
@@ -15,10 +16,12 @@ use tokio::{
     task::AbortHandle,
 };
 
+/// The proxy; dropping it stops it and cuts every connection.
 pub struct TcpProxy {
     port: u16,
     connections: Arc<Mutex<Vec<AbortHandle>>>,
     frozen: watch::Sender<bool>,
+    refusing: watch::Sender<bool>,
     accept: AbortHandle,
 }
 
@@ -29,9 +32,16 @@ impl TcpProxy {
         let port = listener.local_addr().expect("proxy address").port();
         let connections: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
         let (frozen, _) = watch::channel(false);
-        let (tracked, gate) = (connections.clone(), frozen.clone());
+        let (refusing, _) = watch::channel(false);
+        let (tracked, gate, closed) = (connections.clone(), frozen.clone(), refusing.clone());
         let accept = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
+                if *closed.borrow() {
+                    // Reset, as a host with nothing listening does.
+                    let _ = inbound.set_zero_linger();
+                    drop(inbound);
+                    continue;
+                }
                 let upstream = upstream.clone();
                 let gate = gate.clone();
                 let task = tokio::spawn(async move {
@@ -52,10 +62,12 @@ impl TcpProxy {
             port,
             connections,
             frozen,
+            refusing,
             accept,
         }
     }
 
+    /// The port it listens on (127.0.0.1).
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -80,6 +92,18 @@ impl TcpProxy {
     /// Carries bytes again, including what was held back while frozen.
     pub fn thaw(&self) {
         self.frozen.send_replace(false);
+    }
+
+    /// Cuts every live connection and closes each new one at once, until
+    /// [`TcpProxy::accept_again`]: the server is down.
+    pub fn refuse(&self) -> usize {
+        self.refusing.send_replace(true);
+        self.cut()
+    }
+
+    /// Takes new connections again.
+    pub fn accept_again(&self) {
+        self.refusing.send_replace(false);
     }
 }
 

@@ -1,0 +1,89 @@
+//! The invariant checker on a real system: everything holds after
+//! confirmations, rejections, a compensation and a cancellation; and each
+//! kind of drift, put there by hand, is reported.
+
+use std::collections::HashMap;
+
+use order_svc::consistency::{self, Bounds, Report};
+use uuid::Uuid;
+
+use crate::harness::*;
+
+async fn report(system: &System, initial: &HashMap<Uuid, i64>) -> Report {
+    consistency::check(
+        &system.orders_db().await,
+        &system.customers_db().await,
+        Bounds::default(),
+        Some(initial),
+    )
+    .await
+    .expect("checked")
+}
+
+#[tokio::test]
+async fn every_invariant_holds_after_a_mixed_day_and_drift_is_reported() {
+    let system = System::start().await;
+    let mug = system.product("10.00", 5).await;
+    let initial = HashMap::from([(Uuid::parse_str(&mug).unwrap(), 5)]);
+
+    let (_, first) = system.checkout("first@example.com", &[(&mug, 2)]).await;
+    let (_, second) = system.checkout("second@example.com", &[(&mug, 1)]).await;
+    let (_, blocked) = system.checkout("blocked@example.com", &[(&mug, 1)]).await;
+    let (_, too_many) = system.checkout("greedy@example.com", &[(&mug, 10)]).await;
+    assert_eq!(first["status"], "confirmed", "{first}");
+    assert_eq!(second["status"], "confirmed", "{second}");
+    assert_eq!(blocked["status"], "rejected", "{blocked}");
+    assert_eq!(too_many["reason"], "insufficient_stock", "{too_many}");
+    let (status, cancelled) = system
+        .call_as(
+            reqwest::Method::POST,
+            &system.order_url(&format!(
+                "/api/v1/orders/{}/cancel",
+                second["id"].as_str().unwrap()
+            )),
+            None,
+            second["access_token"].as_str(),
+        )
+        .await;
+    assert_eq!(status, 200, "{cancelled}");
+
+    let quiet = eventually(PATIENCE, "every invariant to hold", || async {
+        let found = report(&system, &initial).await;
+        found.holds().then_some(found)
+    })
+    .await;
+    let looked_at: HashMap<&str, usize> = quiet.checked.iter().copied().collect();
+    assert_eq!(looked_at["histories"], 2, "{quiet}");
+    assert_eq!(looked_at["orders' credit"], 4, "{quiet}");
+    assert_eq!(looked_at["products' stock"], 1, "{quiet}");
+
+    // Drift of each kind, by hand: the checker names each.
+    let customers = system.customers_db().await;
+    sqlx::query(
+        "UPDATE customers SET credit_used = credit_used + 1 WHERE email = 'first@example.com'",
+    )
+    .execute(&customers)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM order_history WHERE order_id = $1")
+        .bind(Uuid::parse_str(first["id"].as_str().unwrap()).unwrap())
+        .execute(&customers)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE products SET stock = stock + 1 WHERE id = $1")
+        .bind(Uuid::parse_str(&mug).unwrap())
+        .execute(&system.orders_db().await)
+        .await
+        .unwrap();
+    let drifted = report(&system, &initial).await;
+    let said = drifted.to_string();
+    assert!(!drifted.holds(), "{said}");
+    for expected in [
+        "credit_used",
+        "missing from its customer's history",
+        "started with 5",
+    ] {
+        assert!(said.contains(expected), "{expected:?} in {said}");
+    }
+    system.stop().await;
+}
