@@ -54,20 +54,21 @@ pub(crate) struct ConsumerSpec {
 /// A running consumer: stop it with [`ConsumerHandle::shutdown`].
 pub struct ConsumerHandle {
     stop: CancellationToken,
-    ready: watch::Receiver<bool>,
+    /// The connection generation the consumer is registered on, if any.
+    ready: watch::Receiver<Option<u64>>,
     task: JoinHandle<()>,
 }
 
 impl ConsumerHandle {
     /// True while the consumer is registered with the broker.
     pub fn is_ready(&self) -> bool {
-        *self.ready.borrow()
+        self.ready.borrow().is_some()
     }
 
     /// Waits until the consumer is registered with the broker, at most `within`.
     pub async fn wait_ready(&self, within: Duration) -> bool {
         let mut ready = self.ready.clone();
-        tokio::time::timeout(within, ready.wait_for(|ready| *ready))
+        tokio::time::timeout(within, ready.wait_for(Option::is_some))
             .await
             .is_ok_and(|r| r.is_ok())
     }
@@ -78,7 +79,7 @@ impl ConsumerHandle {
         let _ = self.task.await;
     }
 
-    pub(crate) fn ready_watch(&self) -> watch::Receiver<bool> {
+    pub(crate) fn ready_watch(&self) -> watch::Receiver<Option<u64>> {
         self.ready.clone()
     }
 }
@@ -89,7 +90,7 @@ pub(crate) fn spawn_consumer(
     handler: DeliveryHandler,
 ) -> ConsumerHandle {
     let stop = CancellationToken::new();
-    let (ready_tx, ready) = watch::channel(false);
+    let (ready_tx, ready) = watch::channel(None);
     let task = tokio::spawn(run(broker.clone(), spec, handler, stop.clone(), ready_tx));
     ConsumerHandle { stop, ready, task }
 }
@@ -105,7 +106,7 @@ async fn run(
     spec: ConsumerSpec,
     handler: DeliveryHandler,
     stop: CancellationToken,
-    ready: watch::Sender<bool>,
+    ready: watch::Sender<Option<u64>>,
 ) {
     let mut link = broker.subscribe();
     let within = broker.settings().answer_timeout;
@@ -126,7 +127,7 @@ async fn run(
             &tracker,
         )
         .await;
-        ready.send_replace(false);
+        ready.send_replace(None);
         match outcome {
             Ok(Ended::Stopped) => break,
             Ok(Ended::LinkLost) => {
@@ -153,7 +154,7 @@ async fn run(
             }
         }
     }
-    ready.send_replace(false);
+    ready.send_replace(None);
     tracker.close();
     tracker.wait().await;
     debug!(queue = %spec.queue, "consumer stopped");
@@ -187,7 +188,7 @@ async fn consume_generation(
     within: Duration,
     link: &mut watch::Receiver<Link>,
     stop: &CancellationToken,
-    ready: &watch::Sender<bool>,
+    ready: &watch::Sender<Option<u64>>,
     tracker: &TaskTracker,
 ) -> Result<Ended, MessagingError> {
     let channel = answered(within, "channel.open", connection.create_channel()).await?;
@@ -220,14 +221,14 @@ async fn consume_generation(
         FieldTable::default(),
     );
     let mut consumer = answered(within, "basic.consume", consume).await?;
-    ready.send_replace(true);
+    ready.send_replace(Some(generation));
     debug!(queue = %spec.queue, generation, "consuming");
 
     loop {
         tokio::select! {
             biased;
             _ = stop.cancelled() => {
-                ready.send_replace(false);
+                ready.send_replace(None);
                 let cancel = channel.basic_cancel(consumer.tag(), BasicCancelOptions::default());
                 let _ = answered(within, "basic.cancel", cancel).await;
                 // Handlers in flight still need this channel to acknowledge.

@@ -97,6 +97,63 @@ async fn calls_succeed_again_after_every_connection_is_cut_mid_traffic() {
     client_broker.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_made_as_the_connection_drops_waits_for_its_new_reply_queue() {
+    init_tracing();
+    let proxy = TcpProxy::start(broker_address()).await;
+    let url = url_via_port(proxy.port());
+    let mut namespace = TestNamespace::new();
+    let queue = namespace.name("svc.rpc");
+    let topology = Topology::new(namespace.clone()).with_rpc_queue(&queue);
+    namespace.deletes(&topology);
+    // The server on a direct connection: only the client's is cut.
+    let server_broker = connected_broker(&amqp_url(), &topology, "recovery-server").await;
+    let client_broker = connected_broker(&url, &topology, "recovery-client").await;
+    let router = RpcRouter::new().route("echo", |_ctx, n: u64| async move { Ok(n) });
+    let server = RpcServer::spawn(&server_broker, &queue, 32, router);
+    let client = RpcClient::start(&client_broker);
+
+    for n in 0..5_u64 {
+        assert!(proxy.cut() >= 1, "the client's connection was cut");
+        // At once, before the client noticed: the reply consumer's old queue
+        // died with the connection, and the call must not go out naming it.
+        // (The window where the old code did is too narrow to hit on
+        // purpose; this shows calls across cuts are answered, not that race.)
+        // A publish on the dying connection may fail (the request did not
+        // leave; the saga retries those): try again. A timeout would mean a
+        // request went out whose reply had nowhere to go.
+        let mut timeouts = 0;
+        let reply = eventually(PATIENCE, "the call answered after the cut", || {
+            let (client, queue) = (client.clone(), queue.clone());
+            async move {
+                match client
+                    .call::<u64, u64>(
+                        &queue,
+                        "echo",
+                        &n,
+                        CallOptions::timeout(Duration::from_secs(20)),
+                    )
+                    .await
+                {
+                    Ok(reply) => Some(Ok(reply)),
+                    Err(RpcError::Timeout(_)) => Some(Err(())),
+                    Err(_) => None,
+                }
+            }
+        })
+        .await;
+        match reply {
+            Ok(reply) => assert_eq!(reply, n),
+            Err(()) => timeouts += 1,
+        }
+        assert_eq!(timeouts, 0, "call {n} timed out: its reply went nowhere");
+    }
+    server.shutdown().await;
+    client.shutdown().await;
+    server_broker.close().await;
+    client_broker.close().await;
+}
+
 #[tokio::test]
 async fn a_publish_while_the_broker_is_unreachable_fails_within_its_bound() {
     init_tracing();

@@ -34,7 +34,7 @@ use uuid::Uuid;
 
 use super::reply::RpcReply;
 use crate::{
-    connection::Broker,
+    connection::{Broker, Link},
     consumer::{ConsumerHandle, ConsumerSpec, DeliveryHandler, spawn_consumer},
     envelope::{Envelope, HEADER_DEADLINE_MS, MessageMeta, epoch_millis},
     error::{MessagingError, RpcError},
@@ -77,7 +77,11 @@ struct Inner {
     waiters: Arc<Waiters>,
     dropped_replies: Arc<AtomicU64>,
     consumer: Mutex<Option<ConsumerHandle>>,
-    consumer_ready: tokio::sync::watch::Receiver<bool>,
+    /// The connection generation the reply consumer (and so the reply
+    /// queue, exclusive to its connection) lives on.
+    consumer_ready: tokio::sync::watch::Receiver<Option<u64>>,
+    /// The broker's current connection generation.
+    link: tokio::sync::watch::Receiver<Link>,
 }
 
 impl RpcClient {
@@ -108,6 +112,7 @@ impl RpcClient {
                 dropped_replies,
                 consumer_ready: consumer.ready_watch(),
                 consumer: Mutex::new(Some(consumer)),
+                link: broker.subscribe(),
             }),
         }
     }
@@ -119,7 +124,7 @@ impl RpcClient {
 
     /// True while the reply consumer is registered (part of `/readyz`).
     pub fn is_ready(&self) -> bool {
-        *self.inner.consumer_ready.borrow()
+        self.inner.consumer_ready.borrow().is_some()
     }
 
     /// Replies that arrived for no waiting caller: late or duplicate.
@@ -143,9 +148,11 @@ impl RpcClient {
         let deadline = started + options.timeout;
         let deadline_wall = SystemTime::now() + options.timeout;
 
-        // A request published before our reply queue exists would be answered into the void.
-        let mut ready = self.inner.consumer_ready.clone();
-        if tokio::time::timeout_at(deadline, ready.wait_for(|ready| *ready))
+        // A request published before our reply queue exists would be answered
+        // into the void: wait until the reply consumer is registered on the
+        // connection that publishes now, not on one that just died (after a
+        // reconnect its flag is stale until it notices).
+        if tokio::time::timeout_at(deadline, self.reply_queue_on_current_connection())
             .await
             .is_err()
         {
@@ -198,6 +205,27 @@ impl RpcClient {
         metrics::histogram!("rpc_client_duration_seconds", "method" => method.to_owned())
             .record(started.elapsed().as_secs_f64());
         decode_reply(&delivery.data)
+    }
+
+    /// Returns once the reply consumer is registered on the broker's current
+    /// connection generation.
+    async fn reply_queue_on_current_connection(&self) {
+        let mut ready = self.inner.consumer_ready.clone();
+        let mut link = self.inner.link.clone();
+        loop {
+            let current = {
+                let link = link.borrow_and_update();
+                link.connection.as_ref().map(|_| link.generation)
+            };
+            let consuming_on = *ready.borrow_and_update();
+            if current.is_some() && consuming_on == current {
+                return;
+            }
+            tokio::select! {
+                changed = ready.changed() => if changed.is_err() { std::future::pending::<()>().await },
+                changed = link.changed() => if changed.is_err() { std::future::pending::<()>().await },
+            }
+        }
     }
 
     /// Stops the reply consumer. Calls still waiting fail at once.
