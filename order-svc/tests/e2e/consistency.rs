@@ -34,17 +34,7 @@ async fn every_invariant_holds_after_a_mixed_day_and_drift_is_reported() {
     assert_eq!(second["status"], "confirmed", "{second}");
     assert_eq!(blocked["status"], "rejected", "{blocked}");
     assert_eq!(too_many["reason"], "insufficient_stock", "{too_many}");
-    let (status, cancelled) = system
-        .call_as(
-            reqwest::Method::POST,
-            &system.order_url(&format!(
-                "/api/v1/orders/{}/cancel",
-                second["id"].as_str().unwrap()
-            )),
-            None,
-            second["access_token"].as_str(),
-        )
-        .await;
+    let (status, cancelled) = system.cancel(&second).await;
     assert_eq!(status, 200, "{cancelled}");
 
     let quiet = eventually(PATIENCE, "every invariant to hold", || async {

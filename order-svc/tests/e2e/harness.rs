@@ -331,6 +331,19 @@ impl System {
         .await
     }
 
+    /// `POST /api/v1/orders/{id}/cancel` for a checkout's answer, with the
+    /// order token it carries.
+    pub async fn cancel(&self, checkout_answer: &Value) -> (u16, Value) {
+        let id = checkout_answer["id"].as_str().expect("an order id");
+        self.call_as(
+            reqwest::Method::POST,
+            &self.order_url(&format!("/api/v1/orders/{id}/cancel")),
+            None,
+            checkout_answer["access_token"].as_str(),
+        )
+        .await
+    }
+
     pub async fn checkout(&self, email: &str, lines: &[(&str, u32)]) -> (u16, Value) {
         self.checkout_on(0, email, lines, None).await
     }

@@ -193,7 +193,6 @@ async fn cancelling_restores_stock_releases_credit_and_updates_the_history() {
     let mug = system.product("12.50", 10).await;
     let (_, order) = system.checkout("cancel@example.com", &[(&mug, 4)]).await;
     assert_eq!(order["status"], "confirmed", "{order}");
-    let id = order["id"].as_str().unwrap().to_owned();
     let customer_id = order["customer_id"].as_str().unwrap().to_owned();
     eventually(PATIENCE, "the confirmed order in the history", || async {
         (system.history(&customer_id).await["total"] == 1).then_some(())
@@ -201,14 +200,8 @@ async fn cancelling_restores_stock_releases_credit_and_updates_the_history() {
     .await;
 
     // The checkout's own token cancels it.
-    let token = order["access_token"].as_str().expect("an order token");
-    let cancel_url = system.order_url(&format!("/api/v1/orders/{id}/cancel"));
-    let (status, cancelled) = system
-        .call_as(reqwest::Method::POST, &cancel_url, None, Some(token))
-        .await;
-    let (again, _) = system
-        .call_as(reqwest::Method::POST, &cancel_url, None, Some(token))
-        .await;
+    let (status, cancelled) = system.cancel(&order).await;
+    let (again, _) = system.cancel(&order).await;
 
     assert_eq!(status, 200, "{cancelled}");
     assert_eq!(again, 200, "cancelling twice is harmless");
@@ -224,17 +217,7 @@ async fn cancelling_restores_stock_releases_credit_and_updates_the_history() {
     assert_eq!(customer["credit_available"], "5000.00");
 
     let (_, rejected) = system.checkout("blocked@example.com", &[(&mug, 1)]).await;
-    let (status, body) = system
-        .call_as(
-            reqwest::Method::POST,
-            &system.order_url(&format!(
-                "/api/v1/orders/{}/cancel",
-                rejected["id"].as_str().unwrap()
-            )),
-            None,
-            rejected["access_token"].as_str(),
-        )
-        .await;
+    let (status, body) = system.cancel(&rejected).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "order_not_cancellable");
     system.stop().await;
