@@ -31,6 +31,8 @@ pub struct Config {
     pub reservation_ttl: Duration,
     /// `LEASE_SWEEP_INTERVAL`: how often lapsed reservations are released.
     pub lease_sweep_interval: Duration,
+    /// `INBOX_RETENTION`: how long processed message ids are remembered.
+    pub inbox_retention: Duration,
     /// `RPC_PREFETCH`: RPC requests handled at once.
     pub rpc_prefetch: u16,
     /// `EVENTS_PREFETCH`: events handled at once.
@@ -53,6 +55,7 @@ pub const VARIABLES: &[&str] = &[
     "DEFAULT_CREDIT_LIMIT",
     "RESERVATION_TTL",
     "LEASE_SWEEP_INTERVAL",
+    "INBOX_RETENTION",
     "RPC_PREFETCH",
     "EVENTS_PREFETCH",
     "LOG_FORMAT",
@@ -125,6 +128,7 @@ impl Config {
                 .map_err(|e| ConfigError(format!("DEFAULT_CREDIT_LIMIT: {e}")))?,
             reservation_ttl: parse_duration("RESERVATION_TTL", "15m")?,
             lease_sweep_interval: parse_duration("LEASE_SWEEP_INTERVAL", "10s")?,
+            inbox_retention: parse_duration("INBOX_RETENTION", "30d")?,
             rpc_prefetch: prefetch("RPC_PREFETCH")?,
             events_prefetch: prefetch("EVENTS_PREFETCH")?,
             log_format: get("LOG_FORMAT", "pretty"),

@@ -50,6 +50,7 @@ impl Application {
         let sweeper = lease::spawn_sweeper(
             pool.clone(),
             config.lease_sweep_interval,
+            config.inbox_retention,
             stop_sweeper.clone(),
         );
 

@@ -50,6 +50,10 @@ pub struct Config {
     /// `IDEMPOTENCY_KEY_TTL` (e.g. `24h`): how long an `Idempotency-Key` is
     /// remembered.
     pub idempotency_key_ttl: Duration,
+    /// `OUTBOX_RETENTION`: how long a sent event stays in the outbox.
+    pub outbox_retention: Duration,
+    /// `SAGA_TIMELINE_RETENTION`: how long a finished saga's timeline is kept.
+    pub saga_timeline_retention: Duration,
     /// `FAULT_CRASH_AFTER`: fault injection for tests only. When set to a saga
     /// step (`verify_customer`), the process aborts once that step's answer
     /// has arrived, before it is committed, exactly as a crash would. Never
@@ -79,6 +83,8 @@ pub const VARIABLES: &[&str] = &[
     "FAULT_CRASH_AFTER",
     "CHECKOUT_RATE_PER_MINUTE",
     "IDEMPOTENCY_KEY_TTL",
+    "OUTBOX_RETENTION",
+    "SAGA_TIMELINE_RETENTION",
 ];
 
 /// Every environment variable the service reads (besides `RUST_LOG`, which
@@ -170,6 +176,8 @@ impl Config {
                 |_| ConfigError("CHECKOUT_RATE_PER_MINUTE must be a whole number from 1".into()),
             )?,
             idempotency_key_ttl: duration("IDEMPOTENCY_KEY_TTL", "24h")?,
+            outbox_retention: duration("OUTBOX_RETENTION", "7d")?,
+            saga_timeline_retention: duration("SAGA_TIMELINE_RETENTION", "90d")?,
             crash_after: lookup("FAULT_CRASH_AFTER").filter(|s| !s.is_empty()),
         })
     }

@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::{
-    Config, db,
+    Config,
+    db::{self, retention::Retention},
     http::{self, AppState},
     outbox,
     saga::{self, AmqpCustomerGateway, Coordinator, SagaSettings},
@@ -77,7 +78,11 @@ impl Application {
                 pool.clone(),
                 coordinator.clone(),
                 config.recovery_interval,
-                config.idempotency_key_ttl,
+                Retention {
+                    idempotency_keys: config.idempotency_key_ttl,
+                    sent_events: config.outbox_retention,
+                    finished_timelines: config.saga_timeline_retention,
+                },
                 stop_background.clone(),
             ),
         ];

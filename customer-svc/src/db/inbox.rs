@@ -1,8 +1,11 @@
-//! The processed-message inbox that makes event handling exactly-once.
+//! The processed-message inbox that makes event handling exactly-once, kept
+//! for `INBOX_RETENTION` (a redelivery comes within minutes; and applying an
+//! event again later still changes nothing: history rows are keyed by order,
+//! reservations by saga).
 
-use std::collections::HashSet;
+use std::{collections::HashSet, time::Duration};
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 /// Records each `(message id, type)` as processed and returns the ids that
 /// were not processed before. Call inside the transaction that applies the
@@ -21,4 +24,21 @@ pub async fn first_times(
     .fetch_all(tx)
     .await?;
     Ok(rows.into_iter().collect())
+}
+
+/// Most inbox rows removed per sweep.
+const SWEEP_LIMIT: i64 = 10_000;
+
+/// Forgets messages processed longer than `retention` ago; returns how many.
+pub async fn forget_older_than(pool: &PgPool, retention: Duration) -> sqlx::Result<u64> {
+    sqlx::query(
+        "DELETE FROM processed_messages WHERE message_id IN (
+           SELECT message_id FROM processed_messages
+           WHERE processed_at < now() - make_interval(secs => $1) LIMIT $2)",
+    )
+    .bind(retention.as_secs_f64())
+    .bind(SWEEP_LIMIT)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected())
 }

@@ -4,7 +4,7 @@
 pub mod credit;
 pub mod customers;
 pub mod history;
-mod inbox;
+pub mod inbox;
 
 use sqlx::PgPool;
 

@@ -274,3 +274,29 @@ async fn an_event_waits_out_a_database_outage_and_is_never_dead_lettered() {
     assert_eq!(app.credit_available("outage@example.com").await, "4960.00");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn processed_message_ids_are_forgotten_after_their_retention() {
+    let app = TestApp::spawn().await;
+    let order = reserved_order(&app, "inbox@example.com", "1.00").await;
+    app.publish(
+        contract::ORDER_CONFIRMED,
+        confirmed(&order, "1.00"),
+        Uuid::new_v4(),
+    )
+    .await;
+    history_when(&app, order.customer_id, "the order in the history", |b| {
+        b["total"] == 1
+    })
+    .await;
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let retention = std::time::Duration::from_secs(30 * 24 * 3600);
+    let forget = || customer_svc::db::inbox::forget_older_than(&pool, retention);
+    assert_eq!(forget().await.unwrap(), 0, "nothing is old yet");
+    sqlx::query("UPDATE processed_messages SET processed_at = now() - interval '31 days'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(forget().await.unwrap(), 1);
+    app.stop().await;
+}

@@ -5,6 +5,7 @@ pub mod confirmation;
 pub mod orders;
 pub mod outbox;
 pub mod products;
+pub mod retention;
 pub mod sagas;
 
 use sqlx::PgPool;

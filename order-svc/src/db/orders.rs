@@ -2,7 +2,7 @@
 //! batch of checkouts in one statement), reading them back with their saga
 //! timeline, and cancelling.
 
-use std::{collections::HashMap, time::Duration};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -569,13 +569,4 @@ pub async fn status_of(pool: &PgPool, order_id: Uuid) -> sqlx::Result<Option<Str
         .bind(order_id)
         .fetch_optional(pool)
         .await
-}
-
-/// Forgets `Idempotency-Key`s older than `ttl`; returns how many.
-pub async fn forget_idempotency_keys(pool: &PgPool, ttl: Duration) -> sqlx::Result<u64> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)")
-        .bind(ttl.as_secs_f64())
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected())
 }

@@ -2,32 +2,43 @@
 //! `RECOVERY_INTERVAL`, unfinished sagas whose lease ran out (their instance
 //! crashed, or a compensation is due for another try) are leased to this
 //! instance and driven. `FOR UPDATE SKIP LOCKED` and the lease keep two
-//! instances from driving one saga at once. Each round also forgets
-//! `Idempotency-Key`s older than `IDEMPOTENCY_KEY_TTL`.
+//! instances from driving one saga at once. At most once a minute a round
+//! also removes what outlived its retention (`db::retention`).
 
 use std::time::Duration;
 
 use sqlx::PgPool;
-use tokio::task::JoinHandle;
+use tokio::{task::JoinHandle, time::Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::Coordinator;
-use crate::db::sagas;
+use crate::db::{
+    retention::{self, Retention},
+    sagas,
+};
 
 /// Sagas taken per round.
 const BATCH: i64 = 100;
+/// How often the retention sweep runs at most (the outbox and timeline
+/// deletes scan), unless a retention is shorter still.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// Runs recovery rounds every `every` until `stop`, forgetting idempotency
-/// keys older than `key_ttl` as it goes.
+/// Runs recovery rounds every `every` until `stop`, sweeping by `retention`
+/// as it goes.
 pub fn spawn(
     pool: PgPool,
     coordinator: Coordinator,
     every: Duration,
-    key_ttl: Duration,
+    retention: Retention,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let mut last_sweep: Option<Instant> = None;
+        let sweep_every = SWEEP_EVERY
+            .min(retention.idempotency_keys)
+            .min(retention.sent_events)
+            .min(retention.finished_timelines);
         loop {
             let settings = coordinator.settings();
             match sagas::claim_orphans(&pool, &settings.instance_id, settings.lease, BATCH).await {
@@ -41,8 +52,19 @@ pub fn spawn(
                 }
                 Err(error) => warn!(%error, "saga recovery round failed; will retry"),
             }
-            if let Err(error) = crate::db::orders::forget_idempotency_keys(&pool, key_ttl).await {
-                warn!(%error, "idempotency key sweep failed; will retry");
+            if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every) {
+                match retention::sweep(&pool, &retention).await {
+                    Ok(swept) => {
+                        last_sweep = Some(Instant::now());
+                        metrics::counter!("retention_swept_total", "what" => "idempotency_keys")
+                            .increment(swept.keys);
+                        metrics::counter!("retention_swept_total", "what" => "sent_events")
+                            .increment(swept.events);
+                        metrics::counter!("retention_swept_total", "what" => "saga_steps")
+                            .increment(swept.steps);
+                    }
+                    Err(error) => warn!(%error, "retention sweep failed; will retry"),
+                }
             }
             tokio::select! {
                 _ = stop.cancelled() => return,

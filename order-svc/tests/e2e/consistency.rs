@@ -77,3 +77,56 @@ async fn every_invariant_holds_after_a_mixed_day_and_drift_is_reported() {
     }
     system.stop().await;
 }
+
+#[tokio::test]
+async fn what_outlived_its_retention_is_swept_and_the_orders_stay() {
+    use order_svc::db::retention::{self, Retention, Swept};
+    let system = System::start().await;
+    let mug = system.product("2.00", 10).await;
+    let (_, order) = system
+        .checkout_on(0, "kept@example.com", &[(&mug, 1)], Some("kept-key"))
+        .await;
+    assert_eq!(order["status"], "confirmed", "{order}");
+    let pool = system.orders_db().await;
+    eventually(PATIENCE, "the event sent", || async {
+        let unsent: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        (unsent == 0).then_some(())
+    })
+    .await;
+    let retention = Retention {
+        idempotency_keys: std::time::Duration::from_secs(24 * 3600),
+        sent_events: std::time::Duration::from_secs(7 * 24 * 3600),
+        finished_timelines: std::time::Duration::from_secs(90 * 24 * 3600),
+    };
+    assert_eq!(
+        retention::sweep(&pool, &retention).await.unwrap(),
+        Swept::default(),
+        "nothing is old yet"
+    );
+
+    for aging in [
+        "UPDATE idempotency_keys SET created_at = now() - interval '2 days'",
+        "UPDATE outbox SET sent_at = now() - interval '8 days'",
+        "UPDATE sagas SET updated_at = now() - interval '91 days'",
+    ] {
+        sqlx::query(aging).execute(&pool).await.unwrap();
+    }
+    let swept = retention::sweep(&pool, &retention).await.unwrap();
+    assert_eq!(swept.keys, 1);
+    assert_eq!(swept.events, 1);
+    assert!(swept.steps >= 4, "the finished saga's timeline: {swept:?}");
+    let (status, kept) = system
+        .get(&system.order_url(&format!("/api/v1/orders/{}", order["id"].as_str().unwrap())))
+        .await;
+    assert_eq!(status, 200, "the order itself is kept");
+    assert_eq!(kept["status"], "confirmed");
+    assert_eq!(
+        kept["saga"],
+        serde_json::json!([]),
+        "its old timeline is gone"
+    );
+    system.stop().await;
+}
