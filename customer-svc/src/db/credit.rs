@@ -460,19 +460,16 @@ async fn settle(
     currency: &str,
 ) -> sqlx::Result<()> {
     let Some(reservation) = reservation_for_update(tx, saga_id).await? else {
-        // No reservation at all (for example a restored database): take the
-        // credit now if it fits, and record it as settled.
-        let taken = take_if_it_fits(tx, customer_id, amount).await?;
-        if !taken {
-            warn!(%saga_id, %customer_id, %amount, "confirmed order exceeds the credit available; not charged to credit");
-        }
+        // No reservation at all (for example a restored database): the order
+        // is confirmed, so its credit is taken now, over the limit if need be.
+        charge(tx, saga_id, customer_id, amount).await?;
         sqlx::query(
             "INSERT INTO credit_reservations (saga_id, customer_id, amount, currency, state)
              VALUES ($1, $2, $3, $4, 'settled')",
         )
         .bind(saga_id)
         .bind(customer_id)
-        .bind(if taken { amount } else { Decimal::ZERO })
+        .bind(amount)
         .bind(currency)
         .execute(&mut *tx)
         .await?;
@@ -481,12 +478,11 @@ async fn settle(
     let settle = match reservation.state.as_str() {
         "held" => true,
         "lapsed" => {
-            // Its lease ran out before the confirmation arrived: take the credit again.
-            let taken = take_if_it_fits(tx, customer_id, reservation.amount).await?;
-            if !taken {
-                warn!(%saga_id, %customer_id, "confirmed after its reservation lapsed, and the credit is no longer available");
-            }
-            taken
+            // Its lease ran out before the confirmation arrived: the order is
+            // confirmed all the same, so its credit is taken again, over the
+            // limit if it was spent meanwhile.
+            charge(tx, saga_id, customer_id, reservation.amount).await?;
+            true
         }
         // Settled already, released by a cancellation that overtook this
         // confirmation, or refused: nothing to settle.
@@ -505,21 +501,28 @@ async fn settle(
     Ok(())
 }
 
-async fn take_if_it_fits(
+/// Takes `amount` of the customer's credit for a confirmed order, even past
+/// the limit: the debt is real. Going over is counted
+/// (`credit_overdrafts_total`) and shows as the customer's `overdraft`.
+async fn charge(
     tx: &mut PgConnection,
+    saga_id: Uuid,
     customer_id: Uuid,
     amount: Decimal,
-) -> sqlx::Result<bool> {
-    let taken = sqlx::query(
+) -> sqlx::Result<()> {
+    let over: Option<Decimal> = sqlx::query_scalar(
         "UPDATE customers SET credit_used = credit_used + $2, updated_at = now()
-         WHERE id = $1 AND credit_used + $2 <= credit_limit",
+         WHERE id = $1 RETURNING greatest(credit_used - credit_limit, 0)",
     )
     .bind(customer_id)
     .bind(amount)
-    .execute(tx)
-    .await?
-    .rows_affected();
-    Ok(taken == 1)
+    .fetch_optional(tx)
+    .await?;
+    if let Some(over) = over.filter(|over| *over > Decimal::ZERO) {
+        metrics::counter!("credit_overdrafts_total").increment(1);
+        warn!(%saga_id, %customer_id, %amount, %over, "a confirmed order took the customer over the credit limit");
+    }
+    Ok(())
 }
 
 /// Releases every held reservation whose lease has run out; returns how many.

@@ -172,7 +172,7 @@ pub async fn update(
             credit_limit = coalesce($4, credit_limit),
             password_hash = coalesce($5, password_hash),
             updated_at = now()
-         WHERE id = $1
+         WHERE id = $1 AND ($4::numeric IS NULL OR $4 >= credit_used)
          RETURNING *",
     )
     .bind(id)
@@ -182,15 +182,14 @@ pub async fn update(
     .bind(patch.password_hash.as_deref())
     .fetch_optional(pool)
     .await;
-    match updated {
-        Err(error) if super::violates(&error, "credit_available_not_negative") => {
-            let used = get(pool, id)
-                .await?
-                .map(|c| c.credit_used)
-                .unwrap_or_default();
-            Err(UpdateError::LimitBelowUsage(used))
-        }
-        other => Ok(other?),
+    match updated? {
+        Some(row) => Ok(Some(row)),
+        // Not there, or a new limit below the credit in use (refused by the
+        // update's condition, under the row's lock).
+        None => match get(pool, id).await? {
+            None => Ok(None),
+            Some(current) => Err(UpdateError::LimitBelowUsage(current.credit_used)),
+        },
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -34,6 +35,9 @@ pub struct CustomerView {
     status: String,
     credit_limit: Money,
     credit_available: Money,
+    /// Credit in use beyond the limit: confirmed orders whose credit was
+    /// spent elsewhere before their confirmation arrived (a real debt).
+    overdraft: Money,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -47,7 +51,8 @@ impl From<CustomerRow> for CustomerView {
             name: row.name,
             status: row.status,
             credit_limit: money(row.credit_limit),
-            credit_available: money(row.credit_limit - row.credit_used),
+            credit_available: money((row.credit_limit - row.credit_used).max(Decimal::ZERO)),
+            overdraft: money((row.credit_used - row.credit_limit).max(Decimal::ZERO)),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }

@@ -300,3 +300,55 @@ async fn processed_message_ids_are_forgotten_after_their_retention() {
     assert_eq!(forget().await.unwrap(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_confirmed_order_is_charged_even_past_the_limit_and_the_overdraft_shows() {
+    let app = TestApp::spawn().await;
+    let (status, customer) = app
+        .post(
+            "/api/v1/customers",
+            &serde_json::json!({"email": "debtor@example.com", "name": "Debtor", "credit_limit": "10.00"}),
+            true,
+        )
+        .await;
+    assert_eq!(status, 201, "{customer}");
+    // A confirmation with no reservation behind it (a restored database, a
+    // reservation lapsed and spent): the order is real, so is the debt.
+    let order = Order {
+        order_id: Uuid::new_v4(),
+        saga_id: Uuid::new_v4(),
+        customer_id: Uuid::parse_str(customer["id"].as_str().unwrap()).unwrap(),
+    };
+    app.publish(
+        contract::ORDER_CONFIRMED,
+        confirmed(&order, "25.00"),
+        Uuid::new_v4(),
+    )
+    .await;
+    history_when(&app, order.customer_id, "the order in the history", |b| {
+        b["total"] == 1
+    })
+    .await;
+    let (_, debtor) = app
+        .get(&format!("/api/v1/customers/{}", order.customer_id))
+        .await;
+    assert_eq!(debtor["credit_available"], "0.00", "{debtor}");
+    assert_eq!(debtor["overdraft"], "15.00", "{debtor}");
+    assert!(app.counter("credit_overdrafts_total").await >= 1.0);
+    // No new hold beyond the limit.
+    let refused = app
+        .verify_or_create(Uuid::new_v4(), "debtor@example.com", "Debtor", "1.00")
+        .await
+        .expect("answered");
+    assert!(
+        matches!(
+            refused,
+            VerifyOrCreateReply::Refused {
+                reason: messaging::contract::RefusalReason::CreditLimitExceeded,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    app.stop().await;
+}
