@@ -432,7 +432,10 @@ pub(crate) async fn settle_all(
     .bind(&held)
     .execute(&mut *tx)
     .await?;
-    for event in confirmed {
+    // Customers in id order, as every writer of customers takes them.
+    let mut by_customer = confirmed.to_vec();
+    by_customer.sort_by_key(|event| (event.customer_id, event.saga_id));
+    for event in by_customer {
         let state = found
             .iter()
             .find(|row| row.saga_id == event.saga_id)

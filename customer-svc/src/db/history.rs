@@ -131,6 +131,10 @@ async fn try_apply_all(pool: &PgPool, events: &[OrderEvent]) -> sqlx::Result<Vec
         add_confirmed(&mut tx, &confirmed).await?;
         credit::settle_all(&mut tx, &confirmed).await?;
     }
+    // One lock order for every writer of customers: by customer id. Two
+    // batches cancelling orders of the same customers in different orders
+    // would otherwise each hold one customer's row and wait for the other's.
+    cancelled.sort_by_key(|event| (event.customer_id, event.saga_id));
     for event in cancelled {
         add_cancelled(&mut tx, event).await?;
         credit::release_held(&mut tx, event.saga_id, true).await?;
