@@ -60,9 +60,37 @@ impl Publisher {
         body: &[u8],
         properties: BasicProperties,
     ) -> Result<(), MessagingError> {
+        self.publish_within(None, exchange, routing_key, body, properties)
+            .await
+    }
+
+    /// [`Publisher::publish`], but only on the connection of `generation`:
+    /// when that connection is gone, fails with
+    /// [`MessagingError::NotConnected`] instead of sending on the next one.
+    /// For a request whose `reply_to` queue lives on that connection.
+    pub(crate) async fn publish_on(
+        &self,
+        generation: u64,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), MessagingError> {
+        self.publish_within(Some(generation), exchange, routing_key, body, properties)
+            .await
+    }
+
+    async fn publish_within(
+        &self,
+        only_on: Option<u64>,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), MessagingError> {
         let settings = self.inner.broker.settings();
         let deadline = Instant::now() + settings.publish_wait;
-        let send = self.send(deadline, exchange, routing_key, body, properties);
+        let send = self.send(deadline, only_on, exchange, routing_key, body, properties);
         let (generation, confirm) =
             tokio::time::timeout_at(deadline, send)
                 .await
@@ -86,10 +114,12 @@ impl Publisher {
     }
 
     /// Hands the message to a live channel, retrying on a fresh one until
-    /// `deadline`; returns the generation it went out on and its confirm.
+    /// `deadline` (but never on another generation than `only_on`); returns
+    /// the generation it went out on and its confirm.
     async fn send(
         &self,
         deadline: Instant,
+        only_on: Option<u64>,
         exchange: &str,
         routing_key: &str,
         body: &[u8],
@@ -98,6 +128,11 @@ impl Publisher {
         loop {
             let wait = deadline.saturating_duration_since(Instant::now());
             let (generation, channel) = self.channel(wait).await?;
+            if only_on.is_some_and(|wanted| wanted != generation) {
+                return Err(MessagingError::NotConnected {
+                    waited: self.inner.broker.settings().publish_wait,
+                });
+            }
             let sent = channel
                 .basic_publish(
                     exchange.into(),

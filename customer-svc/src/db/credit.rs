@@ -373,15 +373,19 @@ pub(crate) async fn release_held(
     let Some(reservation) = reservation_for_update(tx, saga_id).await? else {
         return Ok(Decimal::ZERO);
     };
-    let releasable = match reservation.state.as_str() {
+    let gives_back = match reservation.state.as_str() {
         "held" => true,
-        "settled" => including_settled,
-        _ => false,
+        "settled" if including_settled => true,
+        // Its credit went back when it lapsed. Marked released all the same,
+        // so that a confirmation arriving after this (a cancellation that
+        // overtook it) finds it released and charges nothing.
+        "lapsed" => false,
+        _ => return Ok(Decimal::ZERO),
     };
-    let Some(customer_id) = reservation.customer_id.filter(|_| releasable) else {
-        return Ok(Decimal::ZERO);
-    };
-    give_back(tx, customer_id, reservation.amount).await?;
+    let customer_id = reservation.customer_id.filter(|_| gives_back);
+    if let Some(customer_id) = customer_id {
+        give_back(tx, customer_id, reservation.amount).await?;
+    }
     sqlx::query(
         "UPDATE credit_reservations
          SET state = 'released', lease_expires_at = NULL, updated_at = now()
@@ -390,7 +394,11 @@ pub(crate) async fn release_held(
     .bind(saga_id)
     .execute(&mut *tx)
     .await?;
-    Ok(reservation.amount)
+    Ok(if customer_id.is_some() {
+        reservation.amount
+    } else {
+        Decimal::ZERO
+    })
 }
 
 async fn give_back(tx: &mut PgConnection, customer_id: Uuid, amount: Decimal) -> sqlx::Result<()> {

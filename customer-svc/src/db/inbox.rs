@@ -29,8 +29,21 @@ pub async fn first_times(
 /// Most inbox rows removed per sweep.
 const SWEEP_LIMIT: i64 = 10_000;
 
-/// Forgets messages processed longer than `retention` ago; returns how many.
+/// Forgets messages processed longer than `retention` ago, in statements of
+/// [`SWEEP_LIMIT`] rows until one removes fewer; returns how many.
 pub async fn forget_older_than(pool: &PgPool, retention: Duration) -> sqlx::Result<u64> {
+    let mut forgotten = 0;
+    loop {
+        let round = forget_some(pool, retention).await?;
+        forgotten += round;
+        if round < SWEEP_LIMIT.unsigned_abs() {
+            return Ok(forgotten);
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+async fn forget_some(pool: &PgPool, retention: Duration) -> sqlx::Result<u64> {
     sqlx::query(
         "DELETE FROM processed_messages WHERE message_id IN (
            SELECT message_id FROM processed_messages

@@ -352,3 +352,58 @@ async fn a_confirmed_order_is_charged_even_past_the_limit_and_the_overdraft_show
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_cancellation_of_a_lapsed_reservation_leaves_nothing_for_a_late_confirmation_to_charge() {
+    let app =
+        TestApp::spawn_with(&[("RESERVATION_TTL", "1s"), ("LEASE_SWEEP_INTERVAL", "100ms")]).await;
+    let order = reserved_order(&app, "lapsed@example.com", "30.00").await;
+    eventually(PATIENCE, "the reservation to lapse", || async {
+        (app.credit_available("lapsed@example.com").await == "5000.00").then_some(())
+    })
+    .await;
+
+    app.publish(
+        contract::ORDER_CANCELLED,
+        cancelled(&order, "30.00"),
+        Uuid::new_v4(),
+    )
+    .await;
+    history_when(&app, order.customer_id, "the cancellation", |b| {
+        b["items"][0]["status"] == "cancelled"
+    })
+    .await;
+    app.publish(
+        contract::ORDER_CONFIRMED,
+        confirmed(&order, "30.00"),
+        Uuid::new_v4(),
+    )
+    .await;
+    // A later event for the same customer: once it shows, the confirmation was handled.
+    let marker = Order {
+        order_id: Uuid::new_v4(),
+        saga_id: Uuid::new_v4(),
+        customer_id: order.customer_id,
+    };
+    app.publish(
+        contract::ORDER_CANCELLED,
+        cancelled(&marker, "0.01"),
+        Uuid::new_v4(),
+    )
+    .await;
+    history_when(&app, order.customer_id, "the marker event", |b| {
+        b["total"] == 2
+    })
+    .await;
+
+    assert_eq!(
+        app.credit_available("lapsed@example.com").await,
+        "5000.00",
+        "the cancelled order is not charged"
+    );
+    let (_, customer) = app
+        .get(&format!("/api/v1/customers/{}", order.customer_id))
+        .await;
+    assert_eq!(customer["overdraft"], "0.00", "{customer}");
+    app.stop().await;
+}

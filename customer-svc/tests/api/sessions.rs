@@ -188,6 +188,25 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowance() {
     assert_eq!(first.last(), Some(&429), "{first:?}");
     // Another client behind the same proxy is not punished for the first.
     assert_eq!(attempt("198.51.100.2", 0).await, 401);
+
+    // A client writing its own X-Forwarded-For line, the proxy adding a
+    // second: the proxy's line is believed, so faking does not escape.
+    let mut lines = Vec::new();
+    for n in 0..21 {
+        let status = app
+            .http
+            .post(app.url("/api/v1/sessions"))
+            .header("x-forwarded-for", format!("10.9.8.{n}"))
+            .header("x-forwarded-for", "198.51.100.3")
+            .json(&json!({"email": format!("fake{n}@example.com"), "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        lines.push(status);
+    }
+    assert_eq!(lines.last(), Some(&429), "{lines:?}");
     app.stop().await;
 }
 

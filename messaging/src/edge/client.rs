@@ -9,7 +9,7 @@ use std::{
 };
 
 use ipnet::IpNet;
-use warp::{Filter, Rejection};
+use warp::Filter;
 
 /// The proxies whose `X-Forwarded-For` is believed. Cheap to clone; empty
 /// (the default) believes no one.
@@ -59,12 +59,22 @@ impl TrustedProxies {
 /// The client's address, as [`TrustedProxies::client`] decides.
 pub fn client_ip(
     proxies: TrustedProxies,
-) -> impl Filter<Extract = (IpAddr,), Error = Rejection> + Clone {
+) -> impl Filter<Extract = (IpAddr,), Error = std::convert::Infallible> + Clone {
     warp::addr::remote()
-        .and(warp::header::optional::<String>("x-forwarded-for"))
-        .map(move |peer: Option<SocketAddr>, forwarded: Option<String>| {
-            proxies.client(peer, forwarded.as_deref())
-        })
+        .and(warp::header::headers_cloned())
+        .map(
+            move |peer: Option<SocketAddr>, headers: warp::http::HeaderMap| {
+                // Every `X-Forwarded-For` line, in order, as one list: a proxy
+                // may add its own line rather than append to the client's.
+                let lines: Vec<&str> = headers
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .filter_map(|value| value.to_str().ok())
+                    .collect();
+                let forwarded = (!lines.is_empty()).then(|| lines.join(","));
+                proxies.client(peer, forwarded.as_deref())
+            },
+        )
 }
 
 #[cfg(test)]

@@ -152,14 +152,13 @@ impl RpcClient {
         // into the void: wait until the reply consumer is registered on the
         // connection that publishes now, not on one that just died (after a
         // reconnect its flag is stale until it notices).
-        if tokio::time::timeout_at(deadline, self.reply_queue_on_current_connection())
-            .await
-            .is_err()
-        {
+        let Ok(generation) =
+            tokio::time::timeout_at(deadline, self.reply_queue_on_current_connection()).await
+        else {
             return Err(RpcError::Transport(MessagingError::NotConnected {
                 waited: options.timeout,
             }));
-        }
+        };
 
         let envelope = Envelope::new(method, request, options.meta);
         let body = serde_json::to_vec(&envelope).map_err(MessagingError::Encode)?;
@@ -186,7 +185,13 @@ impl RpcClient {
             properties = properties.with_headers(headers);
         }
 
-        let publish = self.inner.publisher.publish("", queue, &body, properties);
+        // On that very connection: if it dies meanwhile, the request fails
+        // (it did not leave; callers retry) rather than going out on the
+        // next connection before the reply queue exists there.
+        let publish = self
+            .inner
+            .publisher
+            .publish_on(generation, "", queue, &body, properties);
         match tokio::time::timeout_at(deadline, publish).await {
             Err(_) => return Err(RpcError::Timeout(options.timeout)),
             Ok(Err(error)) => return Err(RpcError::Transport(error)),
@@ -207,9 +212,9 @@ impl RpcClient {
         decode_reply(&delivery.data)
     }
 
-    /// Returns once the reply consumer is registered on the broker's current
-    /// connection generation.
-    async fn reply_queue_on_current_connection(&self) {
+    /// Returns, once the reply consumer is registered on the broker's current
+    /// connection, that connection's generation.
+    async fn reply_queue_on_current_connection(&self) -> u64 {
         let mut ready = self.inner.consumer_ready.clone();
         let mut link = self.inner.link.clone();
         loop {
@@ -218,8 +223,8 @@ impl RpcClient {
                 link.connection.as_ref().map(|_| link.generation)
             };
             let consuming_on = *ready.borrow_and_update();
-            if current.is_some() && consuming_on == current {
-                return;
+            if let Some(generation) = current.filter(|_| consuming_on == current) {
+                return generation;
             }
             tokio::select! {
                 changed = ready.changed() => if changed.is_err() { std::future::pending::<()>().await },

@@ -30,12 +30,29 @@ pub struct Swept {
     pub steps: u64,
 }
 
-/// Most rows of one kind removed per sweep, so that a sweep after a long
-/// pause is many short statements, not one long one.
+/// Most rows of one kind removed per statement, so that a sweep after a
+/// long pause is many short statements, not one long one.
 const SWEEP_LIMIT: i64 = 10_000;
 
-/// Removes what has outlived its retention.
+/// Removes what has outlived its retention: statements of [`SWEEP_LIMIT`]
+/// rows, repeated until one removes fewer, so that the sweep keeps up with
+/// any write rate.
 pub async fn sweep(pool: &PgPool, retention: &Retention) -> sqlx::Result<Swept> {
+    let mut swept = Swept::default();
+    loop {
+        let round = sweep_once(pool, retention).await?;
+        swept.keys += round.keys;
+        swept.events += round.events;
+        swept.steps += round.steps;
+        let limit = SWEEP_LIMIT.unsigned_abs();
+        if round.keys < limit && round.events < limit && round.steps < limit {
+            return Ok(swept);
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+async fn sweep_once(pool: &PgPool, retention: &Retention) -> sqlx::Result<Swept> {
     let keys = sqlx::query(
         "DELETE FROM idempotency_keys WHERE key IN (
            SELECT key FROM idempotency_keys

@@ -32,7 +32,10 @@ pub struct RequestedLine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckoutRequest {
     /// The signed-in customer it is for; `None` for a guest. Part of the
-    /// fingerprint: a guest's retry is not a signed-in customer's.
+    /// fingerprint: a guest's retry is not a signed-in customer's. Left out
+    /// for a guest, so that guests' fingerprints are what they were before
+    /// accounts existed (a retry across the upgrade is still a retry).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<Uuid>,
     /// The customer's email.
     pub email: Email,
@@ -293,6 +296,25 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_guests_fingerprint_is_unchanged_by_accounts_and_differs_from_a_customers() {
+        let body = json!({"customer": {"email": "a@example.com", "name": "A"},
+                          "items": [{"product_id": Uuid::nil(), "quantity": 1}]});
+        let Value::Object(body) = body else {
+            unreachable!()
+        };
+        let guest = CheckoutRequest::parse(&body).unwrap();
+        // What a guest's request serialised to before accounts: no customer_id.
+        assert!(
+            !serde_json::to_string(&guest)
+                .unwrap()
+                .contains("customer_id")
+        );
+        let signed_in =
+            CheckoutRequest::parse_for(&body, Some((Uuid::from_u128(7), "a@example.com"))).unwrap();
+        assert_ne!(guest.fingerprint(), signed_in.fingerprint());
+    }
 
     fn parse(value: Value) -> Result<CheckoutRequest, ApiError> {
         CheckoutRequest::parse(value.as_object().unwrap())

@@ -81,6 +81,7 @@ async fn every_invariant_holds_after_a_mixed_day_and_drift_is_reported() {
 #[tokio::test]
 async fn what_outlived_its_retention_is_swept_and_the_orders_stay() {
     use order_svc::db::retention::{self, Retention, Swept};
+
     let system = System::start().await;
     let mug = system.product("2.00", 10).await;
     let (_, order) = system
@@ -114,10 +115,16 @@ async fn what_outlived_its_retention_is_swept_and_the_orders_stay() {
     ] {
         sqlx::query(aging).execute(&pool).await.unwrap();
     }
-    let swept = retention::sweep(&pool, &retention).await.unwrap();
-    assert_eq!(swept.keys, 1);
-    assert_eq!(swept.events, 1);
-    assert!(swept.steps >= 4, "the finished saga's timeline: {swept:?}");
+    // The service's own sweep may get there first; either way they go.
+    retention::sweep(&pool, &retention).await.unwrap();
+    for (table, left) in [
+        ("idempotency_keys", "SELECT count(*) FROM idempotency_keys"),
+        ("outbox", "SELECT count(*) FROM outbox"),
+        ("saga_steps", "SELECT count(*) FROM saga_steps"),
+    ] {
+        let count: i64 = sqlx::query_scalar(left).fetch_one(&pool).await.unwrap();
+        assert_eq!(count, 0, "{table} swept");
+    }
     let (status, kept) = system
         .get(&system.order_url(&format!("/api/v1/orders/{}", order["id"].as_str().unwrap())))
         .await;
