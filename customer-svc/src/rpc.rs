@@ -13,7 +13,10 @@ use messaging::{
         self, Money, ReleaseCreditReply, ReleaseCreditRequest, VerifyOrCreateReply,
         VerifyOrCreateRequest,
     },
-    edge::batch::{BatchError, Batcher},
+    edge::{
+        batch::{BatchError, Batcher},
+        database,
+    },
 };
 use sqlx::PgPool;
 use tracing::{error, info};
@@ -76,7 +79,13 @@ impl CreditDesk {
     }
 }
 
+/// A database failure as the RPC server sees it: transient (waited out
+/// while the caller waits) when the database is briefly away or a race was
+/// lost; otherwise an `unavailable` reply.
 fn internal(cause: sqlx::Error) -> HandlerError {
+    if database::is_transient(&cause) {
+        return HandlerError::transient(cause);
+    }
     error!(error = %cause, "credit operation failed");
     HandlerError::new(
         "unavailable",

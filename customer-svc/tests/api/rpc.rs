@@ -354,3 +354,42 @@ async fn a_reservation_no_confirmation_settles_lapses_after_its_ttl() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_waits_out_a_database_outage_while_its_caller_waits() {
+    // The service reaches its database through a proxy the test can close.
+    let proxy = messaging::testing::proxy::TcpProxy::start(host_and_port(
+        &messaging::edge::test_database::admin_url(),
+    ))
+    .await;
+    let through = format!("127.0.0.1:{}", proxy.port());
+    let app =
+        TestApp::spawn_configured(&[], |url| url.replacen(&host_and_port(url), &through, 1)).await;
+
+    proxy.refuse();
+    let saga_id = uuid::Uuid::new_v4();
+    let (answer, ()) = tokio::join!(
+        app.verify_or_create(saga_id, "patient@example.com", "Patient", "12.00"),
+        async {
+            eventually(
+                3 * PATIENCE,
+                "the request tried through the outage",
+                || async {
+                    (app.counter("rpc_server_transient_retries_total").await >= 3.0).then_some(())
+                },
+            )
+            .await;
+            proxy.accept_again();
+        }
+    );
+
+    assert!(
+        matches!(
+            answer,
+            Ok(messaging::contract::VerifyOrCreateReply::Reserved { .. })
+        ),
+        "answered once the database was back: {answer:?}"
+    );
+    assert_eq!(app.credit_available("patient@example.com").await, "4988.00");
+    app.stop().await;
+}

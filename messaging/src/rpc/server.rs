@@ -16,6 +16,7 @@ use std::{
 use futures_util::FutureExt;
 use lapin::message::Delivery;
 use serde::{Serialize, de::DeserializeOwned};
+use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use super::reply::{REPLY_KIND, RemoteError, RpcReply};
@@ -94,9 +95,9 @@ impl RpcServer {
             app_id: broker.settings().app_id.clone(),
             answer_timeout: broker.settings().answer_timeout,
         });
-        let handler = Arc::new(move |delivery: Delivery, _stop| {
+        let handler = Arc::new(move |delivery: Delivery, stop: CancellationToken| {
             let state = state.clone();
-            Box::pin(state.serve(delivery)) as crate::consumer::BoxFuture
+            Box::pin(state.serve(delivery, stop)) as crate::consumer::BoxFuture
         });
         spawn_consumer(
             broker,
@@ -111,6 +112,14 @@ impl RpcServer {
     }
 }
 
+/// Pause before trying a transiently failed request again: doubling from
+/// 100 ms, at most 2 s (the caller waits seconds, not minutes).
+fn transient_backoff(tries: u32) -> Duration {
+    Duration::from_millis(100)
+        .saturating_mul(2_u32.saturating_pow(tries.min(16)))
+        .min(Duration::from_secs(2))
+}
+
 struct ServerState {
     publisher: Publisher,
     router: RpcRouter,
@@ -119,7 +128,7 @@ struct ServerState {
 }
 
 impl ServerState {
-    async fn serve(self: Arc<Self>, delivery: Delivery) {
+    async fn serve(self: Arc<Self>, delivery: Delivery, stop: CancellationToken) {
         let meta = DeliveryMeta::from_delivery(&delivery.properties, delivery.redelivered);
         let span = info_span!(
             "rpc.request",
@@ -129,10 +138,12 @@ impl ServerState {
             message_id = meta.message_id.as_deref().unwrap_or(""),
             delivery_count = meta.delivery_count,
         );
-        self.serve_in_span(delivery, meta).instrument(span).await;
+        self.serve_in_span(delivery, meta, stop)
+            .instrument(span)
+            .await;
     }
 
-    async fn serve_in_span(&self, delivery: Delivery, meta: DeliveryMeta) {
+    async fn serve_in_span(&self, delivery: Delivery, meta: DeliveryMeta, stop: CancellationToken) {
         let envelope: Envelope<serde_json::Value> = match serde_json::from_slice(&delivery.data) {
             Ok(envelope) => envelope,
             Err(error) => {
@@ -162,13 +173,46 @@ impl ServerState {
                 "unknown_method",
                 format!("no handler for {method:?}"),
             )),
-            Some(route) => AssertUnwindSafe(route(context, envelope.payload))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|_| {
-                    error!("handler panicked");
-                    Err(HandlerError::new("internal", "the handler failed"))
-                }),
+            Some(route) => {
+                // A transient failure (the handler's database away) is waited
+                // out while the caller still waits: tried again with backoff
+                // until it succeeds or the caller's deadline passes. Past it,
+                // nobody waits for the answer: dropped, as an expired request.
+                let mut tries = 0_u32;
+                loop {
+                    let attempt =
+                        AssertUnwindSafe(route(context.clone(), envelope.payload.clone()))
+                            .catch_unwind()
+                            .await
+                            .unwrap_or_else(|_| {
+                                error!("handler panicked");
+                                Err(HandlerError::new("internal", "the handler failed"))
+                            });
+                    match attempt {
+                        Err(error) if error.transient => {
+                            tries += 1;
+                            metrics::counter!("rpc_server_transient_retries_total").increment(1);
+                            if tries == 1 || tries.is_multiple_of(10) {
+                                warn!(code = %error.code, message = %error.message, tries, "handler failed transiently: waiting it out");
+                            }
+                            tokio::select! {
+                                _ = tokio::time::sleep(transient_backoff(tries)) => {}
+                                // Stopping: the channel's close gives the request back.
+                                _ = stop.cancelled() => return,
+                            }
+                            if context.meta.is_expired() {
+                                info!(
+                                    tries,
+                                    "request past its caller's deadline while waiting out a failure: dropped"
+                                );
+                                metrics::counter!("rpc_server_expired_total").increment(1);
+                                return ack(&delivery, self.answer_timeout).await;
+                            }
+                        }
+                        other => break other,
+                    }
+                }
+            }
         };
         let reply = match outcome {
             Ok(result) => RpcReply::Ok { result },
