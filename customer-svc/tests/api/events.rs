@@ -233,13 +233,7 @@ async fn the_history_of_an_unknown_customer_is_a_404() {
 #[tokio::test]
 async fn an_event_waits_out_a_database_outage_and_is_never_dead_lettered() {
     // The service reaches its database through a proxy the test can close.
-    let proxy = messaging::testing::proxy::TcpProxy::start(host_and_port(
-        &messaging::edge::test_database::admin_url(),
-    ))
-    .await;
-    let through = format!("127.0.0.1:{}", proxy.port());
-    let app =
-        TestApp::spawn_configured(&[], |url| url.replacen(&host_and_port(url), &through, 1)).await;
+    let (app, proxy) = TestApp::spawn_behind_database_proxy().await;
     let order = reserved_order(&app, "outage@example.com", "40.00").await;
 
     proxy.refuse();

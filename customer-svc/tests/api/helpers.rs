@@ -59,6 +59,19 @@ impl TestApp {
         Self::spawn_configured(overrides, str::to_owned).await
     }
 
+    /// Starts the service reaching its database through a proxy the test
+    /// can close (an outage), and returns both.
+    pub async fn spawn_behind_database_proxy() -> (Self, messaging::testing::proxy::TcpProxy) {
+        let proxy = messaging::testing::proxy::TcpProxy::start(host_and_port(
+            &messaging::edge::test_database::admin_url(),
+        ))
+        .await;
+        let through = format!("127.0.0.1:{}", proxy.port());
+        let app =
+            Self::spawn_configured(&[], |url| url.replacen(&host_and_port(url), &through, 1)).await;
+        (app, proxy)
+    }
+
     /// Starts the service with extra environment settings, its
     /// `DATABASE_URL` made from the fresh database's by `database_url` (to
     /// add `sslmode`, or to go through a proxy).
@@ -350,7 +363,7 @@ pub fn with_params(url: &str, params: &str) -> String {
 }
 
 /// The `host:port` of a database URL.
-pub fn host_and_port(url: &str) -> String {
+fn host_and_port(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let rest = rest.rsplit_once('@').map_or(rest, |(_, rest)| rest);
     rest.split(['/', '?']).next().unwrap_or(rest).to_owned()

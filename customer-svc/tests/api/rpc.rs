@@ -358,13 +358,7 @@ async fn a_reservation_no_confirmation_settles_lapses_after_its_ttl() {
 #[tokio::test]
 async fn a_request_waits_out_a_database_outage_while_its_caller_waits() {
     // The service reaches its database through a proxy the test can close.
-    let proxy = messaging::testing::proxy::TcpProxy::start(host_and_port(
-        &messaging::edge::test_database::admin_url(),
-    ))
-    .await;
-    let through = format!("127.0.0.1:{}", proxy.port());
-    let app =
-        TestApp::spawn_configured(&[], |url| url.replacen(&host_and_port(url), &through, 1)).await;
+    let (app, proxy) = TestApp::spawn_behind_database_proxy().await;
 
     proxy.refuse();
     let saga_id = uuid::Uuid::new_v4();

@@ -53,40 +53,44 @@ pub async fn sweep(pool: &PgPool, retention: &Retention) -> sqlx::Result<Swept> 
 }
 
 async fn sweep_once(pool: &PgPool, retention: &Retention) -> sqlx::Result<Swept> {
-    let keys = sqlx::query(
+    let keys = delete_aged(
+        pool,
         "DELETE FROM idempotency_keys WHERE key IN (
            SELECT key FROM idempotency_keys
            WHERE created_at < now() - make_interval(secs => $1) LIMIT $2)",
+        retention.idempotency_keys,
     )
-    .bind(retention.idempotency_keys.as_secs_f64())
-    .bind(SWEEP_LIMIT)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    let events = sqlx::query(
+    .await?;
+    let events = delete_aged(
+        pool,
         "DELETE FROM outbox WHERE id IN (
            SELECT id FROM outbox
            WHERE sent_at < now() - make_interval(secs => $1) LIMIT $2)",
+        retention.sent_events,
     )
-    .bind(retention.sent_events.as_secs_f64())
-    .bind(SWEEP_LIMIT)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    let steps = sqlx::query(
+    .await?;
+    let steps = delete_aged(
+        pool,
         "DELETE FROM saga_steps WHERE id IN (
            SELECT st.id FROM saga_steps st JOIN sagas s ON s.id = st.saga_id
            WHERE s.step = 'done' AND s.updated_at < now() - make_interval(secs => $1)
            LIMIT $2)",
+        retention.finished_timelines,
     )
-    .bind(retention.finished_timelines.as_secs_f64())
-    .bind(SWEEP_LIMIT)
-    .execute(pool)
-    .await?
-    .rows_affected();
+    .await?;
     Ok(Swept {
         keys,
         events,
         steps,
     })
+}
+
+/// Runs one `DELETE` whose `$1` is the age in seconds and `$2` the row limit.
+async fn delete_aged(pool: &PgPool, statement: &'static str, age: Duration) -> sqlx::Result<u64> {
+    sqlx::query(statement)
+        .bind(age.as_secs_f64())
+        .bind(SWEEP_LIMIT)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
 }
