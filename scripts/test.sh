@@ -34,6 +34,11 @@ run_tests() {
 }
 stage tests "running the tests (real PostgreSQL at $PG_HOST:$PG_PORT, real RabbitMQ at $(amqp_host_port | tr ' ' ':'))" run_tests
 
+# The fault suite: each fault under checkout load, then the invariant
+# checker (both services as processes, on RabbitMQ nodes of its own; the
+# binaries the tests just built).
+stage chaos "fault suite: nine faults under load, then the invariant checker" ./scripts/chaos.sh
+
 # A short checkout benchmark on the binaries the tests just built (debug: no
 # build of its own), beside pgbench, failing only on a collapse. The debug
 # build gives about 0.03 × pgbench at 16 clients; the release build's figures

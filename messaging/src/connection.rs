@@ -179,6 +179,10 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 async fn supervise(inner: Arc<Inner>, topology: Topology) {
     let settings = &inner.settings;
+    let urls = settings.urls();
+    // The cluster node the next attempt goes to: a failed attempt or a lost
+    // connection moves on to the next one.
+    let next_node = std::sync::atomic::AtomicUsize::new(0);
     let mut generation = 0_u64;
     loop {
         let min_ms = u64::try_from(settings.reconnect_min.as_millis()).unwrap_or(100);
@@ -186,16 +190,23 @@ async fn supervise(inner: Arc<Inner>, topology: Topology) {
             .factor(min_ms.max(2) / 2)
             .max_delay(settings.reconnect_max)
             .map(jitter);
-        let connect =
-            Retry::start(backoff, || async {
-                connect_once(settings, &topology).await.inspect_err(|error| {
-                warn!(%error, url = %redact(&settings.url), "broker connection attempt failed");
-            })
-            });
-        let connection = tokio::select! {
+        let connect = Retry::start(backoff, || async {
+            let node = next_node.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let url = urls
+                .get(node % urls.len().max(1))
+                .copied()
+                .unwrap_or_default();
+            connect_once(settings, url, &topology)
+                .await
+                .map(|connection| (connection, url))
+                .inspect_err(|error| {
+                    warn!(%error, url = %redact(url), "broker connection attempt failed");
+                })
+        });
+        let (connection, url) = tokio::select! {
             _ = inner.stop.cancelled() => return,
             connection = connect => match connection {
-                Ok(connection) => Arc::new(connection),
+                Ok((connection, url)) => (Arc::new(connection), url),
                 Err(_) => continue,
             },
         };
@@ -205,7 +216,7 @@ async fn supervise(inner: Arc<Inner>, topology: Topology) {
             generation,
             connection: Some(connection.clone()),
         });
-        info!(generation, url = %redact(&settings.url), "connected to the broker");
+        info!(generation, url = %redact(url), "connected to the broker");
 
         let mut status_check = tokio::time::interval(STATUS_CHECK_INTERVAL);
         let mut link = inner.link.subscribe();
@@ -251,6 +262,7 @@ async fn supervise(inner: Arc<Inner>, topology: Topology) {
 
 async fn connect_once(
     settings: &AmqpSettings,
+    url: &str,
     topology: &Topology,
 ) -> Result<Connection, MessagingError> {
     let attempt = async {
@@ -261,7 +273,7 @@ async fn connect_once(
             cert_chain: settings.tls_ca_pem.clone(),
         };
         let connection = lapin::DefaultConnectionBuilder::new()?
-            .with_uri_str(settings.url.clone())
+            .with_uri_str(url.to_owned())
             .with_properties(properties)
             .with_tls_config(tls)
             .connect()

@@ -91,12 +91,11 @@ impl Publisher {
         let settings = self.inner.broker.settings();
         let deadline = Instant::now() + settings.publish_wait;
         let send = self.send(deadline, only_on, exchange, routing_key, body, properties);
-        let (generation, confirm) =
-            tokio::time::timeout_at(deadline, send)
-                .await
-                .map_err(|_| MessagingError::NotConnected {
-                    waited: settings.publish_wait,
-                })??;
+        let (generation, channel, confirm) = tokio::time::timeout_at(deadline, send)
+            .await
+            .map_err(|_| MessagingError::NotConnected {
+                waited: settings.publish_wait,
+            })??;
         let confirmation = tokio::time::timeout(settings.confirm_timeout, confirm)
             .await
             .map_err(|_| MessagingError::ConfirmTimeout(settings.confirm_timeout))?
@@ -109,7 +108,13 @@ impl Publisher {
                     routing_key: routing_key.to_owned(),
                 })
             }
-            Confirmation::Nack(None) => Err(MessagingError::Nacked),
+            Confirmation::Nack(None) => {
+                // A channel that published while a quorum queue was electing
+                // its leader (its node died) can keep being refused; the
+                // next message goes out on a fresh channel.
+                self.forget_channel(generation, &channel).await;
+                Err(MessagingError::Nacked)
+            }
         }
     }
 
@@ -124,7 +129,7 @@ impl Publisher {
         routing_key: &str,
         body: &[u8],
         properties: BasicProperties,
-    ) -> Result<(u64, PublisherConfirm), MessagingError> {
+    ) -> Result<(u64, Channel, PublisherConfirm), MessagingError> {
         loop {
             let wait = deadline.saturating_duration_since(Instant::now());
             let (generation, channel) = self.channel(wait).await?;
@@ -146,7 +151,7 @@ impl Publisher {
                 )
                 .await;
             match sent {
-                Ok(confirm) => return Ok((generation, confirm)),
+                Ok(confirm) => return Ok((generation, channel, confirm)),
                 Err(error) if Instant::now() < deadline => {
                     debug!(%error, "publish failed before sending; retrying on a fresh channel");
                     self.discard(generation, &channel).await;
@@ -182,6 +187,27 @@ impl Publisher {
             .inspect_err(|error| self.inner.broker.report_failure(generation, error))?;
         *slot = Some((generation, channel.clone()));
         Ok((generation, channel))
+    }
+
+    /// Stops using `channel`; the next message opens another. The channel
+    /// is closed once the confirms still awaited on it had their time.
+    async fn forget_channel(&self, generation: u64, channel: &Channel) {
+        let forgotten = {
+            let mut slot = self.inner.channel.lock().await;
+            let current = slot.as_ref().is_some_and(|(slot_generation, current)| {
+                *slot_generation == generation && current.id() == channel.id()
+            });
+            if current { slot.take() } else { None }
+        };
+        if let Some((_, channel)) = forgotten {
+            let settings = self.inner.broker.settings();
+            let (linger, within) = (settings.confirm_timeout, settings.answer_timeout);
+            tokio::spawn(async move {
+                tokio::time::sleep(linger).await;
+                let close = channel.close(200, "refused a message".into());
+                let _ = answered(within, "channel.close", close).await;
+            });
+        }
     }
 
     async fn discard(&self, generation: u64, broken: &Channel) {

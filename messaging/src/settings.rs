@@ -9,6 +9,9 @@ use crate::topology::Namespace;
 pub struct AmqpSettings {
     /// `amqp://user:pass@host:port/vhost`, as in `AMQP_URL`; `amqps://`
     /// for TLS (rustls, the system's trusted roots plus [`Self::tls_ca_pem`]).
+    /// Several URLs separated by commas name the nodes of a cluster: each
+    /// connection attempt takes the next one, so that a service moves to
+    /// another node when its node goes away (see [`Self::urls`]).
     pub url: String,
     /// Extra certificate authorities (PEM) to trust for `amqps://`, read
     /// from the file `AMQP_TLS_CA_FILE` names: for a broker whose
@@ -57,6 +60,15 @@ impl AmqpSettings {
             reconnect_max: Duration::from_secs(5),
             queue_expiry: None,
         }
+    }
+
+    /// The URLs of [`Self::url`], in the order they are tried.
+    pub fn urls(&self) -> Vec<&str> {
+        self.url
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .collect()
     }
 
     /// Reads `AMQP_URL`, `AMQP_NAMESPACE` (defaults: the local broker,

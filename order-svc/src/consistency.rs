@@ -44,13 +44,38 @@ impl Default for Bounds {
     }
 }
 
+/// What kind of harm a problem is, as the fault suite counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Harm {
+    /// Something that happened is missing or stuck: a confirmed or cancelled
+    /// order not in its customer's history, a saga or an event stuck.
+    Lost,
+    /// More stock left the shelf than there was, or stock does not add up.
+    Oversold,
+    /// Something counted more than it happened: a history entry for an order
+    /// that is not confirmed or cancelled, or one that disagrees with it.
+    DoubleCounted,
+    /// A customer's credit does not add up, or an order's credit is not
+    /// settled, released or free as its status says.
+    CreditOff,
+}
+
+/// One thing that is off.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// What kind of harm it is.
+    pub harm: Harm,
+    /// What is off, in one sentence.
+    pub what: String,
+}
+
 /// What the checker found.
 #[derive(Debug, Default)]
 pub struct Report {
     /// Each check run and how many things it looked at.
     pub checked: Vec<(&'static str, usize)>,
-    /// What is off, one sentence each.
-    pub problems: Vec<String>,
+    /// What is off.
+    pub problems: Vec<Problem>,
 }
 
 impl Report {
@@ -59,8 +84,13 @@ impl Report {
         self.problems.is_empty()
     }
 
-    fn off(&mut self, problem: String) {
-        self.problems.push(problem);
+    /// How many problems are of this kind.
+    pub fn count(&self, harm: Harm) -> usize {
+        self.problems.iter().filter(|p| p.harm == harm).count()
+    }
+
+    fn off(&mut self, harm: Harm, what: String) {
+        self.problems.push(Problem { harm, what });
     }
 }
 
@@ -70,7 +100,7 @@ impl fmt::Display for Report {
             writeln!(f, "checked {check}: {count}")?;
         }
         for problem in &self.problems {
-            writeln!(f, "OFF: {problem}")?;
+            writeln!(f, "OFF: {}", problem.what)?;
         }
         if self.holds() {
             writeln!(f, "all invariants hold")
@@ -112,7 +142,7 @@ async fn credit(customers: &PgPool, report: &mut Report) -> sqlx::Result<()> {
     report.checked.push(("customers' credit", rows.len()));
     for (id, used, reserved) in rows {
         if used != reserved {
-            report.off(format!(
+            report.off(Harm::CreditOff, format!(
                 "customer {id}: credit_used {used} but held and settled reservations add up to {reserved}"
             ));
         }
@@ -170,12 +200,15 @@ async fn ledger(customers: &PgPool, ended: &[Ended], report: &mut Report) -> sql
             _ => !matches!(state, Some("held" | "settled")),
         };
         if !fine {
-            report.off(format!(
-                "order {} is {} but its credit is {}",
-                order.order_id,
-                order.status,
-                found.map_or("not reserved".to_owned(), |(s, a)| format!("{s} ({a})"))
-            ));
+            report.off(
+                Harm::CreditOff,
+                format!(
+                    "order {} is {} but its credit is {}",
+                    order.order_id,
+                    order.status,
+                    found.map_or("not reserved".to_owned(), |(s, a)| format!("{s} ({a})"))
+                ),
+            );
         }
     }
     Ok(())
@@ -194,16 +227,19 @@ async fn history(customers: &PgPool, ended: &[Ended], report: &mut Report) -> sq
     for order in ended.iter().filter(|o| o.status != "rejected") {
         expected.insert(order.order_id);
         match in_history.get(&order.order_id) {
-            None => report.off(format!(
-                "{} order {} is missing from its customer's history",
-                order.status, order.order_id
-            )),
+            None => report.off(
+                Harm::Lost,
+                format!(
+                    "{} order {} is missing from its customer's history",
+                    order.status, order.order_id
+                ),
+            ),
             Some((customer, status, total)) => {
                 if Some(*customer) != order.customer_id
                     || *status != order.status
                     || *total != order.total
                 {
-                    report.off(format!(
+                    report.off(Harm::DoubleCounted, format!(
                         "order {} is {} for {:?}, total {}; the history says {status} for {customer}, total {total}",
                         order.order_id, order.status, order.customer_id, order.total
                     ));
@@ -212,9 +248,10 @@ async fn history(customers: &PgPool, ended: &[Ended], report: &mut Report) -> sq
         }
     }
     for order in in_history.keys().filter(|id| !expected.contains(id)) {
-        report.off(format!(
-            "order {order} is in a history but not confirmed or cancelled"
-        ));
+        report.off(
+            Harm::DoubleCounted,
+            format!("order {order} is in a history but not confirmed or cancelled"),
+        );
     }
     report.checked.push(("histories", in_history.len()));
     Ok(())
@@ -232,10 +269,13 @@ async fn stuck(orders: &PgPool, bounds: Bounds, report: &mut Report) -> sqlx::Re
         .checked
         .push(("unfinished sagas", usize::try_from(unfinished).unwrap_or(0)));
     if late > 0 {
-        report.off(format!(
-            "{late} saga(s) unfinished more than {:?} past their deadline",
-            bounds.saga_grace
-        ));
+        report.off(
+            Harm::Lost,
+            format!(
+                "{late} saga(s) unfinished more than {:?} past their deadline",
+                bounds.saga_grace
+            ),
+        );
     }
     let (unsent, old): (i64, i64) = sqlx::query_as(
         "SELECT count(*), count(*) FILTER (WHERE created_at < now() - make_interval(secs => $1))
@@ -248,10 +288,13 @@ async fn stuck(orders: &PgPool, bounds: Bounds, report: &mut Report) -> sqlx::Re
         .checked
         .push(("unsent events", usize::try_from(unsent).unwrap_or(0)));
     if old > 0 {
-        report.off(format!(
-            "{old} event(s) unsent for more than {:?}",
-            bounds.outbox_grace
-        ));
+        report.off(
+            Harm::Lost,
+            format!(
+                "{old} event(s) unsent for more than {:?}",
+                bounds.outbox_grace
+            ),
+        );
     }
     Ok(())
 }
@@ -275,7 +318,7 @@ async fn stock(
     for (id, left, taken) in rows {
         let started = initial.get(&id).copied().unwrap_or_default();
         if left + taken != started {
-            report.off(format!(
+            report.off(Harm::Oversold, format!(
                 "product {id}: {left} left and {taken} taken by confirmed orders, but it started with {started}"
             ));
         }

@@ -33,6 +33,7 @@ use tracing::{debug, warn};
 use uuid::Uuid;
 
 use super::reply::RpcReply;
+
 use crate::{
     connection::{Broker, Link},
     consumer::{ConsumerHandle, ConsumerSpec, DeliveryHandler, spawn_consumer},
@@ -41,6 +42,9 @@ use crate::{
     publisher::Publisher,
     topology::millis,
 };
+
+/// Pause before sending again a request the broker refused.
+const REFUSED_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Per-call options.
 #[derive(Debug, Clone)]
@@ -187,11 +191,27 @@ impl RpcClient {
 
         // On that very connection: if it dies meanwhile, the request fails
         // (it did not leave; callers retry) rather than going out on the
-        // next connection before the reply queue exists there.
-        let publish = self
-            .inner
-            .publisher
-            .publish_on(generation, "", queue, &body, properties);
+        // next connection before the reply queue exists there. A refusal
+        // (nack: the queue's cluster node died and its replicas are electing
+        // a leader) is sent again, on a fresh channel, while the caller
+        // waits; the server answers a request it sees twice once.
+        let publish = async {
+            loop {
+                let sent = self
+                    .inner
+                    .publisher
+                    .publish_on(generation, "", queue, &body, properties.clone())
+                    .await;
+                match sent {
+                    Err(MessagingError::Nacked) => {
+                        metrics::counter!("rpc_client_requests_refused_total").increment(1);
+                        debug!(method, "request refused by the broker; sending it again");
+                        tokio::time::sleep(REFUSED_PAUSE).await;
+                    }
+                    sent => break sent,
+                }
+            }
+        };
         match tokio::time::timeout_at(deadline, publish).await {
             Err(_) => return Err(RpcError::Timeout(options.timeout)),
             Ok(Err(error)) => return Err(RpcError::Transport(error)),
@@ -317,3 +337,4 @@ impl Drop for PendingCall<'_> {
             .remove(self.id);
     }
 }
+

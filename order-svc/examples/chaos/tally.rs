@@ -1,0 +1,165 @@
+//! After a scenario: waits until the system is quiet (every saga ended, every
+//! event sent, every history caught up), then counts what is off, from the
+//! invariant checker and from what the shoppers were told.
+
+use std::{collections::HashMap, fmt, time::Duration};
+
+use order_svc::consistency::{self, Bounds, Harm};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::{
+    load::{Outcomes, Told},
+    system::System,
+};
+
+/// How long the system may take to settle once the load stopped: sagas
+/// waiting out their lease after a crash, events waiting for the broker.
+const SETTLE_WITHIN: Duration = Duration::from_secs(180);
+
+/// One line of the table.
+pub struct Row {
+    scenario: &'static str,
+    note: String,
+    checkouts: u64,
+    confirmed: u64,
+    rejected: u64,
+    cancelled: u64,
+    settle_seconds: f64,
+    unanswered: u64,
+    lost: usize,
+    oversold: usize,
+    double_counted: usize,
+    credit_off: usize,
+    /// What is off, one sentence each.
+    pub problems: Vec<String>,
+}
+
+impl Row {
+    pub const HEADER: &str = "| scenario | fault | checkouts | confirmed / rejected / cancelled | settled in s | unanswered | lost | oversold | double counted | credit off |";
+    pub const RULE: &str = "|---|---|---:|---|---:|---:|---:|---:|---:|---:|";
+
+    /// Nothing lost, oversold, double counted, off, or left unanswered.
+    pub fn is_clean(&self) -> bool {
+        self.unanswered == 0
+            && self.lost == 0
+            && self.oversold == 0
+            && self.double_counted == 0
+            && self.credit_off == 0
+            && self.problems.is_empty()
+    }
+}
+
+impl fmt::Display for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "| {} | {} | {} | {} / {} / {} | {:.1} | {} | {} | {} | {} | {} |",
+            self.scenario,
+            self.note,
+            self.checkouts,
+            self.confirmed,
+            self.rejected,
+            self.cancelled,
+            self.settle_seconds,
+            self.unanswered,
+            self.lost,
+            self.oversold,
+            self.double_counted,
+            self.credit_off
+        )
+    }
+}
+
+/// Waits for quiet, then checks.
+pub async fn settle_and_count(
+    scenario: &'static str,
+    system: &System,
+    outcomes: Outcomes,
+    note: String,
+) -> anyhow::Result<Row> {
+    let started = Instant::now();
+    let deadline = started + SETTLE_WITHIN;
+    let strict = Bounds {
+        saga_grace: Duration::ZERO,
+        outbox_grace: Duration::ZERO,
+    };
+    let report = loop {
+        let (unfinished, unsent) = in_flight(system).await?;
+        let report = consistency::check(
+            &system.orders,
+            &system.customers,
+            strict,
+            Some(&system.initial_stock),
+        )
+        .await?;
+        if (unfinished == 0 && unsent == 0 && report.holds()) || Instant::now() > deadline {
+            break report;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let settle_seconds = started.elapsed().as_secs_f64();
+
+    let mut problems: Vec<String> = report.problems.iter().map(|p| p.what.clone()).collect();
+    let (unfinished, unsent) = in_flight(system).await?;
+    let mut lost = report.count(Harm::Lost);
+    if unfinished > 0 || unsent > 0 {
+        lost += usize::try_from(unfinished + unsent).unwrap_or(usize::MAX);
+        problems.push(format!(
+            "{unfinished} saga(s) unfinished and {unsent} event(s) unsent after {}s",
+            SETTLE_WITHIN.as_secs()
+        ));
+    }
+    let statuses = statuses(system).await?;
+    for (id, told) in &outcomes.told {
+        let now = statuses.get(id).map(String::as_str);
+        let kept = match told {
+            Told::Confirmed => now == Some("confirmed"),
+            Told::Rejected => now == Some("rejected"),
+            Told::Cancelled => now == Some("cancelled"),
+            Told::Pending => now.is_some(),
+        };
+        if !kept {
+            lost += 1;
+            problems.push(format!(
+                "order {id}: its shopper was told {told:?}, it is now {now:?}"
+            ));
+        }
+    }
+    problems.extend(outcomes.refused.iter().cloned());
+    let count = |status: &str| statuses.values().filter(|s| *s == status).count() as u64;
+    Ok(Row {
+        scenario,
+        note,
+        checkouts: outcomes.checkouts,
+        confirmed: count("confirmed"),
+        rejected: count("rejected"),
+        cancelled: count("cancelled"),
+        settle_seconds,
+        unanswered: outcomes.unanswered,
+        lost,
+        oversold: report.count(Harm::Oversold),
+        double_counted: report.count(Harm::DoubleCounted),
+        credit_off: report.count(Harm::CreditOff),
+        problems,
+    })
+}
+
+/// Sagas not ended and events not sent.
+async fn in_flight(system: &System) -> anyhow::Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT (SELECT count(*) FROM sagas WHERE step <> 'done'),
+                (SELECT count(*) FROM outbox WHERE sent_at IS NULL)",
+    )
+    .fetch_one(&system.orders)
+    .await?)
+}
+
+/// Every order's status, as order-svc has it.
+async fn statuses(system: &System) -> anyhow::Result<HashMap<Uuid, String>> {
+    Ok(sqlx::query_as("SELECT id, status FROM orders")
+        .fetch_all(&system.orders)
+        .await?
+        .into_iter()
+        .collect())
+}
