@@ -4,7 +4,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use messaging::{
     AmqpSettings,
-    contract::Money,
+    contract::{Currency, Money},
     edge::access_config::{self, AccessConfig},
 };
 
@@ -39,6 +39,9 @@ pub struct Config {
     pub events_prefetch: u16,
     /// `LOG_FORMAT`: `pretty` or `json`.
     pub log_format: String,
+    /// `SHOP_CURRENCY` (ISO 4217, default `EUR`): the one currency the
+    /// shop sells in; both services must agree on it.
+    pub shop_currency: Currency,
 }
 
 /// The environment variables only this service reads; [`variables`] adds
@@ -59,6 +62,7 @@ pub const VARIABLES: &[&str] = &[
     "RPC_PREFETCH",
     "EVENTS_PREFETCH",
     "LOG_FORMAT",
+    "SHOP_CURRENCY",
 ];
 
 /// Every environment variable the service reads (besides `RUST_LOG`, which
@@ -132,6 +136,8 @@ impl Config {
             rpc_prefetch: prefetch("RPC_PREFETCH")?,
             events_prefetch: prefetch("EVENTS_PREFETCH")?,
             log_format: get("LOG_FORMAT", "pretty"),
+            shop_currency: Currency::parse(&get("SHOP_CURRENCY", Currency::DEFAULT))
+                .map_err(|e| ConfigError(format!("SHOP_CURRENCY {}", e.0)))?,
         })
     }
 }

@@ -10,7 +10,7 @@ use std::{sync::Arc, time::Duration};
 use messaging::{
     Broker, ConsumerHandle, HandlerError, RpcRouter, RpcServer,
     contract::{
-        self, Money, ReleaseCreditReply, ReleaseCreditRequest, VerifyOrCreateReply,
+        self, Currency, Money, ReleaseCreditReply, ReleaseCreditRequest, VerifyOrCreateReply,
         VerifyOrCreateRequest,
     },
     edge::{
@@ -30,13 +30,15 @@ const MAX_BATCH: usize = 64;
 #[derive(Clone)]
 pub struct CreditDesk {
     pool: PgPool,
+    currency: Currency,
     verifications: Batcher<VerifyOrCreateRequest, VerifyOrCreateReply, sqlx::Error>,
 }
 
 impl CreditDesk {
     /// Handlers over `pool`, creating customers with `default_limit` and
-    /// holding credit for `lease`. Starts the verification writer.
-    pub fn new(pool: PgPool, default_limit: Money, lease: Duration) -> Self {
+    /// holding credit for `lease`, in `currency` only. Starts the
+    /// verification writer.
+    pub fn new(pool: PgPool, default_limit: Money, lease: Duration, currency: Currency) -> Self {
         let writer = pool.clone();
         let verifications = Batcher::spawn("verify_or_create", MAX_BATCH, move |batch| {
             let pool = writer.clone();
@@ -44,6 +46,7 @@ impl CreditDesk {
         });
         Self {
             pool,
+            currency,
             verifications,
         }
     }
@@ -53,6 +56,17 @@ impl CreditDesk {
         request: VerifyOrCreateRequest,
     ) -> Result<VerifyOrCreateReply, HandlerError> {
         let (saga_id, amount) = (request.saga_id, request.amount);
+        if request.currency != self.currency.as_str() {
+            // Credit is kept in the shop's currency: adding another would
+            // make it meaningless. Permanent, so the saga compensates.
+            return Err(HandlerError::new(
+                "invalid_request",
+                format!(
+                    "credit is kept in {}; this order is in {}",
+                    self.currency, request.currency
+                ),
+            ));
+        }
         let reply = self
             .verifications
             .submit(request)

@@ -42,6 +42,7 @@ impl Application {
             pool.clone(),
             config.default_credit_limit,
             config.reservation_ttl,
+            config.shop_currency.clone(),
         );
         let rpc_server = rpc::serve(&broker, desk, config.rpc_prefetch);
         let order_events =

@@ -4,6 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use messaging::{
     AmqpSettings,
+    contract::Currency,
     edge::access_config::{self, AccessConfig},
 };
 
@@ -59,6 +60,9 @@ pub struct Config {
     /// has arrived, before it is committed, exactly as a crash would. Never
     /// set in production.
     pub crash_after: Option<String>,
+    /// `SHOP_CURRENCY` (ISO 4217, default `EUR`): the one currency the
+    /// shop sells in; both services must agree on it.
+    pub shop_currency: Currency,
 }
 
 /// The environment variables only this service reads; [`variables`] adds
@@ -85,6 +89,7 @@ pub const VARIABLES: &[&str] = &[
     "IDEMPOTENCY_KEY_TTL",
     "OUTBOX_RETENTION",
     "SAGA_TIMELINE_RETENTION",
+    "SHOP_CURRENCY",
 ];
 
 /// Every environment variable the service reads (besides `RUST_LOG`, which
@@ -172,6 +177,8 @@ impl Config {
                 )
             }),
             log_format: get("LOG_FORMAT", "pretty"),
+            shop_currency: Currency::parse(&get("SHOP_CURRENCY", Currency::DEFAULT))
+                .map_err(|e| ConfigError(format!("SHOP_CURRENCY {}", e.0)))?,
             checkout_rate_per_minute: get("CHECKOUT_RATE_PER_MINUTE", "120").parse().map_err(
                 |_| ConfigError("CHECKOUT_RATE_PER_MINUTE must be a whole number from 1".into()),
             )?,

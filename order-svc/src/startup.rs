@@ -65,6 +65,7 @@ impl Application {
                 lease: config.saga_lease,
                 instance_id: config.instance_id.clone(),
                 crash_after: config.crash_after.clone(),
+                currency: config.shop_currency.clone(),
             },
         );
         let stop_background = CancellationToken::new();

@@ -267,11 +267,19 @@ impl TestApp {
             currency: "EUR".to_owned(),
             customer_id,
         };
+        self.verify_or_create_request(&request).await
+    }
+
+    /// `customer.verify_or_create` with exactly this request.
+    pub async fn verify_or_create_request(
+        &self,
+        request: &VerifyOrCreateRequest,
+    ) -> Result<VerifyOrCreateReply, RpcError> {
         self.rpc
             .call(
                 &contract::customer_rpc_queue(&self.namespace),
                 contract::CUSTOMER_VERIFY_OR_CREATE,
-                &request,
+                request,
                 CallOptions::timeout(RPC_TIMEOUT),
             )
             .await

@@ -81,6 +81,37 @@ async fn a_blocked_customer_is_refused_and_nothing_is_reserved() {
 }
 
 #[tokio::test]
+async fn an_amount_in_another_currency_than_the_shops_is_refused_as_invalid() {
+    let app = TestApp::spawn().await;
+
+    let request = contract::VerifyOrCreateRequest {
+        saga_id: Uuid::new_v4(),
+        email: contract::Email::parse("dollars@example.com").unwrap(),
+        name: contract::PersonName::parse("Dee Dollar").unwrap(),
+        amount: contract::Money::parse("10.00").unwrap(),
+        currency: "USD".into(),
+        customer_id: None,
+    };
+    let refused = app.verify_or_create_request(&request).await;
+
+    match refused {
+        Err(messaging::RpcError::Remote { code, message }) => {
+            assert_eq!(code, "invalid_request");
+            assert!(
+                message.contains("EUR") && message.contains("USD"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        app.customer_by_email("dollars@example.com").await.is_none(),
+        "nothing is written for a refused request"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn an_amount_over_the_available_credit_is_refused() {
     let app = TestApp::spawn().await;
 

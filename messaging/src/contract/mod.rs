@@ -3,10 +3,12 @@
 //! events, and the values those carry (email, name, money), validated the same
 //! way on both sides. One place, so they cannot drift apart.
 
+mod currency;
 mod customer_rpc;
 mod order_events;
 mod values;
 
+pub use currency::Currency;
 pub use customer_rpc::{
     RefusalReason, ReleaseCreditReply, ReleaseCreditRequest, VerifyOrCreateReply,
     VerifyOrCreateRequest,

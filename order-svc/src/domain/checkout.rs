@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use messaging::{
-    contract::Money,
+    contract::{Currency, Money},
     edge::{error::ApiError, fields::FieldErrors},
 };
 
@@ -184,9 +184,14 @@ pub trait CatalogueEntry {
 
 impl CheckoutRequest {
     /// Prices every line from `catalogue` (the products on sale among those
-    /// asked for; never from the request): unknown or retired products,
-    /// mixed currencies or an absurd total are a 422.
-    pub fn price<P: CatalogueEntry>(&self, catalogue: &[P]) -> Result<Priced, ApiError> {
+    /// asked for; never from the request): unknown or retired products, a
+    /// product priced in another currency than the shop's, or an absurd
+    /// total are a 422.
+    pub fn price<P: CatalogueEntry>(
+        &self,
+        catalogue: &[P],
+        shop: &Currency,
+    ) -> Result<Priced, ApiError> {
         let mut unknown = Map::new();
         let mut lines = Vec::with_capacity(self.lines.len());
         for (index, line) in self.lines.iter().enumerate() {
@@ -209,16 +214,17 @@ impl CheckoutRequest {
         if !unknown.is_empty() {
             return Err(ApiError::Validation(Value::Object(unknown)));
         }
-        let currency = catalogue
-            .first()
-            .map(|p| p.currency().to_owned())
-            .unwrap_or_default();
-        if catalogue.iter().any(|p| p.currency() != currency) {
+        if let Some(other) = catalogue.iter().find(|p| p.currency() != shop.as_str()) {
             return Err(ApiError::invalid_field(
                 "items",
-                "all products of one order must share a currency",
+                format!(
+                    "product {} is priced in {}; this shop sells in {shop} only",
+                    other.id(),
+                    other.currency()
+                ),
             ));
         }
+        let currency = shop.to_string();
         let total: Decimal = lines
             .iter()
             .map(|l| l.unit_price * Decimal::from(l.quantity))

@@ -2,7 +2,10 @@
 
 use serde_json::{Map, Value};
 
-use messaging::edge::{error::ApiError, fields::FieldErrors};
+use messaging::{
+    contract::Currency,
+    edge::{error::ApiError, fields::FieldErrors},
+};
 
 use super::{Money, ValueError};
 
@@ -118,6 +121,18 @@ impl ProductPatch {
             category: self.category.ok_or_else(missing)?,
             image_url: self.image_url.flatten(),
         })
+    }
+
+    /// Refuses a currency other than the shop's (a 422): one shop, one
+    /// currency, so that totals and credit never mix currencies.
+    pub fn sold_in(self, shop: &Currency) -> Result<Self, ApiError> {
+        match &self.currency {
+            Some(currency) if currency != shop.as_str() => Err(ApiError::invalid_field(
+                "currency",
+                format!("this shop sells in {shop} only"),
+            )),
+            _ => Ok(self),
+        }
     }
 
     /// True when nothing would change.

@@ -112,7 +112,9 @@ async fn create(
     state: AppState,
 ) -> Result<Response, Rejection> {
     caller.require_admin()?;
-    let fields = ProductPatch::parse(&body, true)?.into_fields()?;
+    let fields = ProductPatch::parse(&body, true)?
+        .sold_in(&state.config.shop_currency)?
+        .into_fields()?;
     let row = products::insert(&state.pool, &fields)
         .await
         .map_err(write_error)?;
@@ -132,7 +134,7 @@ async fn update(
 ) -> Result<Response, Rejection> {
     caller.require_admin()?;
     let id = messaging::edge::path_id(&id)?;
-    let patch = ProductPatch::parse(&body, false)?;
+    let patch = ProductPatch::parse(&body, false)?.sold_in(&state.config.shop_currency)?;
     let row = products::update(&state.pool, id, &patch)
         .await
         .map_err(write_error)?

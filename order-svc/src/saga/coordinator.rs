@@ -16,7 +16,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::{Instrument, error, info, info_span, warn};
 use uuid::Uuid;
 
-use messaging::contract::{Email, Money, PersonName, VerifyOrCreateRequest};
+use messaging::contract::{Currency, Email, Money, PersonName, VerifyOrCreateRequest};
 
 use super::{
     confirmer::Confirmer,
@@ -48,6 +48,8 @@ pub struct SagaSettings {
     pub instance_id: String,
     /// Fault injection for tests: abort the process after committing this step.
     pub crash_after: Option<String>,
+    /// The shop's currency: an order in any other is refused.
+    pub currency: Currency,
 }
 
 /// Drives checkout sagas. Cheap to clone.
@@ -81,6 +83,7 @@ impl Coordinator {
                         lease: settings.lease,
                         step_timeout: settings.rpc_timeout,
                     },
+                    settings.currency.clone(),
                 ),
                 pool,
                 customers,

@@ -4,7 +4,10 @@
 //! `crate::db::orders::record_checkouts`). The recording instance holds the
 //! sagas it records, so it drives them without claiming them.
 
-use messaging::edge::batch::{BatchError, Batcher};
+use messaging::{
+    contract::Currency,
+    edge::batch::{BatchError, Batcher},
+};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -57,14 +60,15 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the batch writer; its sagas are leased as `lease` says.
-    pub fn spawn(pool: PgPool, lease: SagaLease) -> Self {
+    /// Starts the batch writer; its sagas are leased as `lease` says, and
+    /// its orders priced in `currency`.
+    pub fn spawn(pool: PgPool, lease: SagaLease, currency: Currency) -> Self {
         let writer = pool.clone();
         let batcher = Batcher::spawn("checkout_recording", MAX_BATCH, move |batch: Vec<Job>| {
-            let (pool, lease) = (writer.clone(), lease.clone());
+            let (pool, lease, currency) = (writer.clone(), lease.clone(), currency.clone());
             async move {
                 orders::record_checkouts(&pool, &lease, &batch, |request, catalogue| {
-                    request.price(catalogue)
+                    request.price(catalogue, &currency)
                 })
                 .await
             }

@@ -257,6 +257,67 @@ async fn an_invalid_checkout_is_a_422_before_any_saga_starts() {
 }
 
 #[tokio::test]
+async fn the_shop_sells_in_one_currency() {
+    let mut system = System::without_services().await;
+    system.start_order_svc(&[("SHOP_CURRENCY", "EUR")]).await;
+    let products = system.order_url("/api/v1/products");
+    let body = json!({"sku": "USD-1", "name": "Dollar item", "price": "1.00", "currency": "USD",
+                      "stock": 5, "category": "Test"});
+    let (status, refused) = system
+        .admin(reqwest::Method::POST, &products, Some(&body))
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["error"]["details"]["fields"]["currency"]
+            .as_str()
+            .is_some_and(|m| m.contains("EUR")),
+        "{refused}"
+    );
+    let euro = system.product("2.00", 5).await;
+    let (status, refused) = system
+        .admin(
+            reqwest::Method::PATCH,
+            &system.order_url(&format!("/api/v1/products/{euro}")),
+            Some(&json!({"currency": "GBP"})),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    let (_, listed) = system
+        .get(&system.order_url("/api/v1/products?q=USD-1"))
+        .await;
+    assert_eq!(listed["total"], 0, "a refused product is not written");
+
+    // A product priced in another currency before the shop chose its own
+    // (written straight to the database) cannot be ordered.
+    let orders = system.orders_db().await;
+    let dollar = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO products (id, sku, name, description, price, currency, stock, category)
+         VALUES ($1, 'OLD-USD', 'Old', '', 3.00, 'USD', 5, 'Test')",
+    )
+    .bind(dollar)
+    .execute(&orders)
+    .await
+    .expect("legacy product");
+    let (status, refused) = system
+        .checkout("usd@example.com", &[(&euro, 1), (&dollar.to_string(), 1)])
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["error"]["details"]["fields"]["items"]
+            .as_str()
+            .is_some_and(|m| m.contains("USD") && m.contains("EUR")),
+        "{refused}"
+    );
+    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&orders)
+        .await
+        .expect("count");
+    assert_eq!(recorded, 0, "a refused checkout records nothing");
+    system.stop().await;
+}
+
+#[tokio::test]
 async fn health_and_metrics_answer_and_the_ui_is_served_with_the_right_types() {
     let mut system = System::without_services().await;
     let ui = std::env::temp_dir().join(format!("ui-{}", uuid::Uuid::new_v4().simple()));
