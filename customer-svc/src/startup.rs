@@ -15,6 +15,9 @@ use crate::{
     lease, rpc,
 };
 
+/// How often the dead-letter queues' depth is read into the metrics.
+const DEAD_LETTER_WATCH_INTERVAL: Duration = Duration::from_secs(15);
+
 /// A built, not yet running, customer-svc.
 pub struct Application {
     listener: TcpListener,
@@ -23,12 +26,14 @@ pub struct Application {
     rpc_server: ConsumerHandle,
     order_events: ConsumerHandle,
     sweeper: JoinHandle<()>,
-    stop_sweeper: CancellationToken,
+    dead_letter_watch: JoinHandle<()>,
+    stop_background: CancellationToken,
 }
 
 impl Application {
     /// Connects to the database (applying migrations) and the broker, starts
-    /// the RPC server, the event consumer and the lease sweeper, and binds the
+    /// the RPC server, the event consumer, the lease sweeper and the watch on
+    /// the dead-letter queues, and binds the
     /// HTTP listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.access.warn_about_defaults();
@@ -36,7 +41,7 @@ impl Application {
         let pool: PgPool =
             db::connect_and_migrate(&config.database_url, config.database_max_connections).await?;
         let topology = contract::system_topology(&config.amqp.namespace);
-        let broker = Broker::start(config.amqp.clone(), topology);
+        let broker = Broker::start(config.amqp.clone(), topology.clone());
 
         let desk = rpc::CreditDesk::new(
             pool.clone(),
@@ -47,12 +52,18 @@ impl Application {
         let rpc_server = rpc::serve(&broker, desk, config.rpc_prefetch);
         let order_events =
             consumers::spawn_order_events(&broker, pool.clone(), config.events_prefetch);
-        let stop_sweeper = CancellationToken::new();
+        let stop_background = CancellationToken::new();
         let sweeper = lease::spawn_sweeper(
             pool.clone(),
             config.lease_sweep_interval,
             config.inbox_retention,
-            stop_sweeper.clone(),
+            stop_background.clone(),
+        );
+        let dead_letter_watch = messaging::dead_letters::spawn_watch(
+            &broker,
+            &topology,
+            DEAD_LETTER_WATCH_INTERVAL,
+            stop_background.clone(),
         );
 
         let listener = TcpListener::bind(config.http_addr).await?;
@@ -71,7 +82,8 @@ impl Application {
             rpc_server,
             order_events,
             sweeper,
-            stop_sweeper,
+            dead_letter_watch,
+            stop_background,
         })
     }
 
@@ -104,8 +116,9 @@ impl Application {
         server.shutdown().await;
         self.rpc_server.shutdown().await;
         self.order_events.shutdown().await;
-        self.stop_sweeper.cancel();
+        self.stop_background.cancel();
         let _ = self.sweeper.await;
+        let _ = self.dead_letter_watch.await;
         self.state.broker.close().await;
         self.state.pool.close().await;
         info!("customer-svc stopped");

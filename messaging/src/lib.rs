@@ -30,6 +30,8 @@ mod connection;
 #[cfg(feature = "amqp")]
 mod consumer;
 pub mod contract;
+#[cfg(feature = "amqp")]
+pub mod dead_letters;
 #[cfg(feature = "edge")]
 pub mod edge;
 #[cfg(feature = "amqp")]

@@ -6,9 +6,15 @@
 //! `x-delivery-limit`, dead-lettered through `<ns>.dlx` into its own
 //! `<queue>.dlq`: a message that cannot be processed ends there instead of being
 //! redelivered for ever, and the broker, not the client, counts the attempts.
-//! Dead-letter queues are durable classic queues: a parking lot needs neither
-//! replication nor delivery counting, and classic queues cost the broker far
-//! less to create and delete.
+//!
+//! Nothing is dropped on the way: dead-lettering is at-least-once (the
+//! source queue keeps a dead letter until its `.dlq` has taken it), and a
+//! `.dlq` at its length limit refuses new dead letters (`reject-publish`)
+//! instead of dropping its oldest; they wait in the source queue until an
+//! operator makes room, and `crate::dead_letters` reports how full each one
+//! is. (Both settings are queue arguments: a queue declared by an earlier
+//! version without them is refused by the broker as "inequivalent"; the
+//! README's troubleshooting says how to move it over.)
 
 use std::time::Duration;
 
@@ -24,8 +30,8 @@ use lapin::{
 /// Longest a namespace may be, leaving room for queue suffixes within the
 /// 255-byte AMQP name limit.
 const MAX_NAMESPACE_LEN: usize = 100;
-/// Dead-letter queues keep at most this many messages, dropping the oldest.
-const DEAD_LETTER_MAX_LENGTH: i64 = 100_000;
+/// Dead-letter queues keep at most this many messages, then refuse more.
+pub const DEAD_LETTER_MAX_LENGTH: i64 = 100_000;
 
 /// A validated `AMQP_NAMESPACE`: 1 to 100 of `a-z A-Z 0-9 . _ -`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -104,6 +110,7 @@ pub fn dead_letter_queue_of(queue: &str) -> String {
 pub struct Topology {
     namespace: Namespace,
     queues: Vec<QueueSpec>,
+    dead_letter_limit: i64,
 }
 
 impl Topology {
@@ -112,7 +119,20 @@ impl Topology {
         Self {
             namespace,
             queues: Vec::new(),
+            dead_letter_limit: DEAD_LETTER_MAX_LENGTH,
         }
+    }
+
+    /// Keeps at most `limit` messages in each dead-letter queue (default
+    /// [`DEAD_LETTER_MAX_LENGTH`]); tests use a small one to fill it.
+    pub fn with_dead_letter_limit(mut self, limit: i64) -> Self {
+        self.dead_letter_limit = limit;
+        self
+    }
+
+    /// How many messages each dead-letter queue keeps before it refuses more.
+    pub fn dead_letter_limit(&self) -> i64 {
+        self.dead_letter_limit
     }
 
     /// The namespace everything is declared under.
@@ -184,8 +204,9 @@ impl Topology {
             let mut dlq_args = quorum_args(queue_expiry);
             dlq_args.insert(
                 "x-max-length".into(),
-                AMQPValue::LongLongInt(DEAD_LETTER_MAX_LENGTH),
+                AMQPValue::LongLongInt(self.dead_letter_limit),
             );
+            dlq_args.insert("x-overflow".into(), reject_publish());
             declare_queue(channel, &dlq, dlq_args).await?;
             bind(channel, &dlq, &dlx, &queue.name).await?;
 
@@ -202,6 +223,13 @@ impl Topology {
                 "x-delivery-limit".into(),
                 AMQPValue::LongLongInt(i64::from(queue.delivery_limit)),
             );
+            // At-least-once dead-lettering needs the source to refuse
+            // rather than drop when full (it has no length limit: never).
+            args.insert(
+                "x-dead-letter-strategy".into(),
+                AMQPValue::LongString("at-least-once".into()),
+            );
+            args.insert("x-overflow".into(), reject_publish());
             declare_queue(channel, &queue.name, args).await?;
             for (exchange, key) in &queue.bindings {
                 bind(channel, &queue.name, exchange, key).await?;
@@ -245,6 +273,10 @@ fn quorum_args(queue_expiry: Option<Duration>) -> FieldTable {
         args.insert("x-expires".into(), AMQPValue::LongLongInt(millis(expiry)));
     }
     args
+}
+
+fn reject_publish() -> AMQPValue {
+    AMQPValue::LongString("reject-publish".into())
 }
 
 pub(crate) fn millis(duration: Duration) -> i64 {

@@ -160,6 +160,71 @@ async fn an_event_whose_handler_keeps_failing_is_dead_lettered_after_bounded_att
 }
 
 #[tokio::test]
+async fn a_full_dead_letter_queue_keeps_its_oldest_and_refuses_the_rest_which_wait() {
+    init_tracing();
+    let mut namespace = TestNamespace::new();
+    let queue = namespace.name("parking");
+    let topology = Topology::new(namespace.clone())
+        .with_event_queue(&queue, &["order.confirmed"])
+        .with_dead_letter_limit(2);
+    namespace.deletes(&topology);
+    let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
+    let handled = Arc::new(Mutex::new(0_u32));
+    let subscriber = {
+        let handled = handled.clone();
+        EventSubscriber::spawn(
+            &broker,
+            &queue,
+            1,
+            move |_meta, _event: Envelope<OrderConfirmed>| {
+                *handled.lock().unwrap() += 1;
+                std::future::ready(Err(HandlerError::new("invalid_request", "poison")))
+            },
+        )
+    };
+    let publisher = EventPublisher::new(&broker);
+    let mut sent = Vec::new();
+    for _ in 0..5 {
+        let event = Envelope::new(
+            "order.confirmed",
+            OrderConfirmed {
+                order_id: Uuid::new_v4(),
+            },
+            MessageMeta::default(),
+        );
+        publisher.publish(&event).await.expect("confirmed");
+        sent.push(event.message_id);
+    }
+
+    let dlq = format!("{queue}.dlq");
+    let depth = eventually(
+        PATIENCE,
+        "every event dead-lettered and the DLQ full",
+        || async {
+            let depths = messaging::dead_letters::read_depths(&broker, &topology)
+                .await
+                .ok()?;
+            let depth = depths.into_iter().find(|d| d.queue == dlq)?;
+            (*handled.lock().unwrap() == 5 && depth.full).then_some(depth)
+        },
+    )
+    .await;
+    assert!(
+        depth.messages < 5,
+        "a full dead-letter queue refuses more: {depth:?}"
+    );
+    let raw = RawChannel::open().await;
+    let oldest = raw.get(&dlq).await.expect("a dead letter");
+    let oldest: Envelope<OrderConfirmed> = serde_json::from_slice(&oldest.delivery.data).unwrap();
+    assert_eq!(
+        oldest.message_id, sent[0],
+        "the oldest dead letter is kept, not dropped for a newer one"
+    );
+    subscriber.shutdown().await;
+    broker.close().await;
+}
+
+#[tokio::test]
 async fn an_undecodable_event_is_dead_lettered_at_once() {
     init_tracing();
     let mut namespace = TestNamespace::new();

@@ -4,6 +4,11 @@
 //! A reservation is `held` (with a lease) until `order.confirmed` settles it,
 //! a release gives it back, or its lease lapses. A release that finds no row
 //! leaves a `released` row behind, which fences a reserve that arrives later.
+//!
+//! One lock order for every writer in this service: reservations by saga
+//! id, then customers by id ([`lock_in_order`]); a transaction that touches
+//! several takes all its locks up front in that order, so that no two writers
+//! ever wait on each other in a circle.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -21,6 +26,31 @@ use messaging::contract::{
 
 /// Attempts of a transaction that lost a race before giving up.
 const RACE_ATTEMPTS: u32 = 5;
+
+/// Takes, inside `tx`, the locks a writer of these sagas' reservations and
+/// these customers' credit needs, in the one order: reservations by saga id,
+/// then customers by id (`FOR NO KEY UPDATE`, the lock an update of the
+/// credit takes). Returns the customers that exist.
+pub(crate) async fn lock_in_order(
+    tx: &mut PgConnection,
+    sagas: &[Uuid],
+    customers: &[Uuid],
+) -> sqlx::Result<HashSet<Uuid>> {
+    sqlx::query(
+        "SELECT 1 FROM credit_reservations WHERE saga_id = ANY($1) ORDER BY saga_id FOR UPDATE",
+    )
+    .bind(sagas)
+    .execute(&mut *tx)
+    .await?;
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM customers WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+    )
+    .bind(customers)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect())
+}
 
 #[derive(Debug, FromRow)]
 struct ReservationOfSaga {
@@ -538,26 +568,44 @@ async fn charge(
 
 /// Releases every held reservation whose lease has run out; returns how many.
 pub async fn lapse_expired(pool: &PgPool) -> sqlx::Result<u64> {
+    let mut tx = pool.begin().await?;
+    // Reservations first (by saga id, skipping those another writer holds),
+    // then their customers by id: the service's one lock order.
     let lapsed: Vec<(Uuid, Uuid, Decimal)> = sqlx::query_as(
-        "WITH lapsed AS (
-            UPDATE credit_reservations
-            SET state = 'lapsed', lease_expires_at = NULL, updated_at = now()
-            WHERE saga_id IN (
-                SELECT saga_id FROM credit_reservations
-                WHERE state = 'held' AND lease_expires_at < now()
-                ORDER BY lease_expires_at
-                LIMIT 500
-                FOR UPDATE SKIP LOCKED)
-            RETURNING saga_id, customer_id, amount),
-         given_back AS (
-            UPDATE customers c
-            SET credit_used = greatest(c.credit_used - l.total, 0), updated_at = now()
-            FROM (SELECT customer_id, sum(amount) AS total FROM lapsed GROUP BY customer_id) l
-            WHERE c.id = l.customer_id)
-         SELECT saga_id, customer_id, amount FROM lapsed",
+        "WITH due AS (
+            SELECT saga_id FROM credit_reservations
+            WHERE state = 'held' AND lease_expires_at < now()
+            ORDER BY saga_id
+            LIMIT 500
+            FOR UPDATE SKIP LOCKED)
+         UPDATE credit_reservations r
+         SET state = 'lapsed', lease_expires_at = NULL, updated_at = now()
+         FROM due WHERE r.saga_id = due.saga_id
+         RETURNING r.saga_id, r.customer_id, r.amount",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
+    if lapsed.is_empty() {
+        return Ok(0);
+    }
+    let customers: Vec<Uuid> = lapsed.iter().map(|(_, customer, _)| *customer).collect();
+    lock_in_order(&mut tx, &[], &customers).await?;
+    let (ids, amounts): (Vec<Uuid>, Vec<Decimal>) = lapsed
+        .iter()
+        .map(|(_, customer, amount)| (*customer, *amount))
+        .unzip();
+    sqlx::query(
+        "UPDATE customers c
+         SET credit_used = greatest(c.credit_used - l.total, 0), updated_at = now()
+         FROM (SELECT id, sum(amount) AS total FROM unnest($1::uuid[], $2::numeric[]) AS t(id, amount)
+               GROUP BY id) l
+         WHERE c.id = l.id",
+    )
+    .bind(&ids)
+    .bind(&amounts)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     for (saga_id, customer_id, amount) in &lapsed {
         info!(%saga_id, %customer_id, %amount, "credit reservation lapsed");
     }

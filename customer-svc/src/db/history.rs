@@ -62,6 +62,13 @@ impl OrderChange {
             Self::Cancelled(e) => e.customer_id,
         }
     }
+
+    fn saga_id(&self) -> Uuid {
+        match self {
+            Self::Confirmed(e) => e.saga_id,
+            Self::Cancelled(e) => e.saga_id,
+        }
+    }
 }
 
 /// Applies a batch of order events in one transaction, each exactly once:
@@ -98,18 +105,19 @@ async fn try_apply_all(pool: &PgPool, events: &[OrderEvent]) -> sqlx::Result<Vec
         .filter(|&i| fresh.contains(&events[i].message_id))
         .collect();
 
-    // An event for a customer that no longer exists keeps its inbox row, so
-    // that it is not retried, and changes nothing else.
+    // Every lock this batch needs, up front and in the service's one order
+    // (reservations by saga, then customers by id). An event for a customer
+    // that no longer exists keeps its inbox row, so that it is not retried,
+    // and changes nothing else.
+    let sagas: Vec<Uuid> = to_apply
+        .iter()
+        .map(|&i| events[i].change.saga_id())
+        .collect();
     let customers: Vec<Uuid> = to_apply
         .iter()
         .map(|&i| events[i].change.customer_id())
         .collect();
-    let known: HashSet<Uuid> = sqlx::query_scalar("SELECT id FROM customers WHERE id = ANY($1)")
-        .bind(&customers)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
+    let known = credit::lock_in_order(&mut tx, &sagas, &customers).await?;
     let mut confirmed = Vec::new();
     let mut cancelled = Vec::new();
     for i in to_apply {
@@ -131,9 +139,7 @@ async fn try_apply_all(pool: &PgPool, events: &[OrderEvent]) -> sqlx::Result<Vec
         add_confirmed(&mut tx, &confirmed).await?;
         credit::settle_all(&mut tx, &confirmed).await?;
     }
-    // One lock order for every writer of customers: by customer id. Two
-    // batches cancelling orders of the same customers in different orders
-    // would otherwise each hold one customer's row and wait for the other's.
+    // Their locks are held already; in a set order all the same.
     cancelled.sort_by_key(|event| (event.customer_id, event.saga_id));
     for event in cancelled {
         add_cancelled(&mut tx, event).await?;

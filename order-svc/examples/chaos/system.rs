@@ -19,12 +19,13 @@ use crate::{Settings, cluster::Cluster, load::Shop};
 pub const ADMIN_TOKEN: &str = "chaos-admin-token";
 /// How long a service may take to start and become ready.
 const READY_WITHIN: Duration = Duration::from_secs(90);
-/// The products: two plentiful, two that run short during a scenario.
+/// The products: two plentiful, two that run short during a scenario (as
+/// the shoppers' credit, `DEFAULT_CREDIT_LIMIT` below, does towards its end).
 const PRODUCTS: [(&str, &str, i64); 4] = [
     ("PLENTY-A", "3.00", 1_000_000),
     ("PLENTY-B", "7.00", 1_000_000),
-    ("SCARCE-A", "5.00", 60),
-    ("SCARCE-B", "4.00", 40),
+    ("SCARCE-A", "5.00", 150),
+    ("SCARCE-B", "4.00", 100),
 ];
 
 /// The system under test.
@@ -116,7 +117,7 @@ impl System {
                 "DATABASE_URL".to_owned(),
                 database_url(&customer_database, &databases[1]),
             ),
-            ("DEFAULT_CREDIT_LIMIT".to_owned(), "200.00".to_owned()),
+            ("DEFAULT_CREDIT_LIMIT".to_owned(), "250.00".to_owned()),
         ]);
         let mut customer = Service::new(
             "customer-svc",

@@ -24,6 +24,8 @@ pub struct Row {
     checkouts: u64,
     confirmed: u64,
     rejected: u64,
+    /// Why orders were rejected: reason and count.
+    reasons: Vec<(String, i64)>,
     cancelled: u64,
     settle_seconds: f64,
     unanswered: u64,
@@ -36,8 +38,8 @@ pub struct Row {
 }
 
 impl Row {
-    pub const HEADER: &str = "| scenario | fault | checkouts | confirmed / rejected / cancelled | settled in s | unanswered | lost | oversold | double counted | credit off |";
-    pub const RULE: &str = "|---|---|---:|---|---:|---:|---:|---:|---:|---:|";
+    pub const HEADER: &str = "| scenario | fault | checkouts | confirmed / rejected / cancelled | rejected because | settled in s | unanswered | lost | oversold | double counted | credit off |";
+    pub const RULE: &str = "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|";
 
     /// Nothing lost, oversold, double counted, off, or left unanswered.
     pub fn is_clean(&self) -> bool {
@@ -54,13 +56,18 @@ impl fmt::Display for Row {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "| {} | {} | {} | {} / {} / {} | {:.1} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} / {} / {} | {} | {:.1} | {} | {} | {} | {} | {} |",
             self.scenario,
             self.note,
             self.checkouts,
             self.confirmed,
             self.rejected,
             self.cancelled,
+            self.reasons
+                .iter()
+                .map(|(reason, count)| format!("{reason} {count}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             self.settle_seconds,
             self.unanswered,
             self.lost,
@@ -134,6 +141,7 @@ pub async fn settle_and_count(
         checkouts: outcomes.checkouts,
         confirmed: count("confirmed"),
         rejected: count("rejected"),
+        reasons: reasons(system).await?,
         cancelled: count("cancelled"),
         settle_seconds,
         unanswered: outcomes.unanswered,
@@ -162,4 +170,14 @@ async fn statuses(system: &System) -> anyhow::Result<HashMap<Uuid, String>> {
         .await?
         .into_iter()
         .collect())
+}
+
+/// How many orders were rejected for each reason, the most frequent first.
+async fn reasons(system: &System) -> anyhow::Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT coalesce(reason, 'none'), count(*) FROM orders WHERE status = 'rejected'
+         GROUP BY 1 ORDER BY 2 DESC, 1",
+    )
+    .fetch_all(&system.orders)
+    .await?)
 }
