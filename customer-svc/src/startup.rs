@@ -75,6 +75,7 @@ impl Application {
             state: AppState {
                 access: config.access.access(),
                 sign_in: SignInGuard::new(config.access.trusted_proxies.clone()),
+                order_events_waiting: order_events.waiting_out(),
                 pool,
                 broker,
                 config: Arc::new(config),

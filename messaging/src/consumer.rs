@@ -7,7 +7,15 @@
 //! On shutdown it cancels the consumer first (no new deliveries), waits for
 //! the handlers in flight to finish and acknowledge, then closes its channel.
 
-use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use futures_util::StreamExt;
 use lapin::{
@@ -56,10 +64,45 @@ pub struct ConsumerHandle {
     stop: CancellationToken,
     /// The connection generation the consumer is registered on, if any.
     ready: watch::Receiver<Option<u64>>,
+    /// Deliveries whose handler is waiting out a transient failure.
+    pub(crate) waiting_out: WaitingOut,
     task: JoinHandle<()>,
 }
 
+/// How many of a consumer's deliveries are waiting out a transient failure
+/// (its database away, say): while any is, the consumer takes no new work
+/// and is not ready. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct WaitingOut(Arc<AtomicUsize>);
+
+impl WaitingOut {
+    /// True while at least one delivery is waiting out a failure.
+    pub fn is_waiting(&self) -> bool {
+        self.0.load(Ordering::Relaxed) > 0
+    }
+
+    /// Counts one delivery as waiting until the guard is dropped.
+    pub(crate) fn enter(&self) -> WaitingGuard {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        WaitingGuard(self.0.clone())
+    }
+}
+
+/// One delivery waiting out a failure; dropping it ends the wait.
+pub(crate) struct WaitingGuard(Arc<AtomicUsize>);
+
+impl Drop for WaitingGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl ConsumerHandle {
+    /// Its deliveries waiting out a transient failure (for `/readyz`).
+    pub fn waiting_out(&self) -> WaitingOut {
+        self.waiting_out.clone()
+    }
+
     /// True while the consumer is registered with the broker.
     pub fn is_ready(&self) -> bool {
         self.ready.borrow().is_some()
@@ -92,7 +135,12 @@ pub(crate) fn spawn_consumer(
     let stop = CancellationToken::new();
     let (ready_tx, ready) = watch::channel(None);
     let task = tokio::spawn(run(broker.clone(), spec, handler, stop.clone(), ready_tx));
-    ConsumerHandle { stop, ready, task }
+    ConsumerHandle {
+        stop,
+        ready,
+        waiting_out: WaitingOut::default(),
+        task,
+    }
 }
 
 enum Ended {

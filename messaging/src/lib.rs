@@ -56,7 +56,7 @@ mod topology;
 #[cfg(feature = "amqp")]
 pub use connection::Broker;
 #[cfg(feature = "amqp")]
-pub use consumer::ConsumerHandle;
+pub use consumer::{ConsumerHandle, WaitingOut};
 #[cfg(feature = "amqp")]
 pub use envelope::{DeliveryMeta, Envelope, MessageMeta};
 #[cfg(feature = "amqp")]

@@ -32,6 +32,8 @@ pub struct AppState {
     pub access: Access,
     /// Sign-in attempts per account and per client.
     pub sign_in: sessions::SignInGuard,
+    /// Order events waiting out a failure (for `/readyz`).
+    pub order_events_waiting: messaging::WaitingOut,
 }
 
 /// Passes the state to a handler.
@@ -48,7 +50,11 @@ pub fn caller(state: AppState) -> impl Filter<Extract = (Caller,), Error = Rejec
 
 /// Every route of the service, ready to serve.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
-    let probe = edge::health::database_and_broker(state.pool.clone(), state.broker.clone());
+    let probe = edge::health::readiness(
+        state.pool.clone(),
+        state.broker.clone(),
+        vec![("order_events", state.order_events_waiting.clone())],
+    );
     let routes = customers::routes(state.clone())
         .or(history::routes(state.clone()))
         .unify()

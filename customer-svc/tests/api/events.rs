@@ -251,9 +251,19 @@ async fn an_event_waits_out_a_database_outage_and_is_never_dead_lettered() {
         || async { (app.counter("events_transient_retries_total").await >= 6.0).then_some(()) },
     )
     .await;
-    let (status, _) = app.get("/readyz").await;
+    let (status, ready) = app.get("/readyz").await;
     assert_eq!(status, 503, "not ready while the database is away");
+    assert_eq!(ready["checks"]["order_events"], "waiting_out", "{ready}");
     proxy.accept_again();
+    eventually(
+        PATIENCE,
+        "ready again once the event is applied",
+        || async {
+            let (status, ready) = app.get("/readyz").await;
+            (status == 200 && ready["checks"]["order_events"] == "ok").then_some(())
+        },
+    )
+    .await;
 
     let body = history_when(&app, order.customer_id, "the order in the history", |b| {
         b["total"] == 1

@@ -11,20 +11,40 @@ use super::metrics;
 /// Longest a readiness probe waits for the database.
 const DB_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Named checks, each true when that dependency answers.
-pub type ReadinessProbe =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<(&'static str, bool)>> + Send>> + Send + Sync>;
+/// Named checks, each `"ok"` or what is wrong.
+pub type ReadinessProbe = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Vec<(&'static str, &'static str)>> + Send>>
+        + Send
+        + Sync,
+>;
 
-/// The usual readiness of a service: its database answers and its broker
-/// connection is up.
-pub fn database_and_broker(pool: sqlx::PgPool, broker: crate::Broker) -> ReadinessProbe {
+/// A service's readiness: its database answers, its broker connection is
+/// up (each `"unreachable"` when not), and none of `consumers` is waiting out
+/// a transient failure (`"waiting_out"`: it takes no new work meanwhile).
+pub fn readiness(
+    pool: sqlx::PgPool,
+    broker: crate::Broker,
+    consumers: Vec<(&'static str, crate::WaitingOut)>,
+) -> ReadinessProbe {
     Arc::new(move || {
-        let (pool, broker) = (pool.clone(), broker.clone());
+        let (pool, broker, consumers) = (pool.clone(), broker.clone(), consumers.clone());
         Box::pin(async move {
-            vec![
-                ("database", database_answers(&pool).await),
-                ("broker", broker.is_ready()),
-            ]
+            let reachable = |ok: bool| if ok { "ok" } else { "unreachable" };
+            let mut checks = vec![
+                ("database", reachable(database_answers(&pool).await)),
+                ("broker", reachable(broker.is_ready())),
+            ];
+            checks.extend(consumers.iter().map(|(name, waiting)| {
+                (
+                    *name,
+                    if waiting.is_waiting() {
+                        "waiting_out"
+                    } else {
+                        "ok"
+                    },
+                )
+            }));
+            checks
         })
     })
 }
@@ -51,16 +71,11 @@ pub fn routes(
     healthz.or(readyz).unify().or(metrics).unify()
 }
 
-fn readiness_response(checks: Vec<(&'static str, bool)>) -> Response {
-    let ready = checks.iter().all(|(_, ok)| *ok);
+fn readiness_response(checks: Vec<(&'static str, &'static str)>) -> Response {
+    let ready = checks.iter().all(|(_, state)| *state == "ok");
     let checks: Map<String, Value> = checks
         .into_iter()
-        .map(|(name, ok)| {
-            (
-                name.to_owned(),
-                json!(if ok { "ok" } else { "unreachable" }),
-            )
-        })
+        .map(|(name, state)| (name.to_owned(), json!(state)))
         .collect();
     let body = json!({"status": if ready { "ready" } else { "not_ready" }, "checks": checks});
     let status = if ready {

@@ -20,7 +20,8 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::{
     connection::Broker,
     consumer::{
-        BoxFuture, ConsumerHandle, ConsumerSpec, ack, dead_letter, requeue, spawn_consumer,
+        BoxFuture, ConsumerHandle, ConsumerSpec, WaitingOut, ack, dead_letter, requeue,
+        spawn_consumer,
     },
     envelope::{DeliveryMeta, Envelope},
     error::HandlerError,
@@ -52,11 +53,14 @@ impl EventSubscriber {
     {
         let handler = Arc::new(handler);
         let answer_timeout = broker.settings().answer_timeout;
+        let waiting_out = WaitingOut::default();
+        let waiting = waiting_out.clone();
         let on_delivery = Arc::new(move |delivery: Delivery, stop: CancellationToken| {
             let handler = handler.clone();
-            Box::pin(handle(delivery, handler, answer_timeout, stop)) as BoxFuture
+            let waiting = waiting.clone();
+            Box::pin(handle(delivery, handler, answer_timeout, stop, waiting)) as BoxFuture
         });
-        spawn_consumer(
+        let mut consumer = spawn_consumer(
             broker,
             ConsumerSpec {
                 queue: queue.to_owned(),
@@ -65,7 +69,9 @@ impl EventSubscriber {
                 declare_exclusive: false,
             },
             on_delivery,
-        )
+        );
+        consumer.waiting_out = waiting_out;
+        consumer
     }
 }
 
@@ -74,6 +80,7 @@ async fn handle<T, F, Fut>(
     handler: Arc<F>,
     answer_timeout: Duration,
     stop: CancellationToken,
+    waiting_out: WaitingOut,
 ) where
     T: DeserializeOwned,
     F: Fn(DeliveryMeta, Envelope<T>) -> Fut,
@@ -91,9 +98,10 @@ async fn handle<T, F, Fut>(
     async move {
         let attempt = meta.delivery_count;
         let mut waited_out = 0_u32;
+        let mut waiting = None;
         loop {
             // Decoded afresh for each try: the handler consumes the envelope.
-            let envelope: Envelope<T> = match serde_json::from_slice(&delivery.data) {
+            let envelope: Envelope<T> = match decode_event(&delivery.data) {
                 Ok(envelope) => envelope,
                 Err(error) => {
                     warn!(%error, "undecodable event: dead-lettering");
@@ -111,6 +119,7 @@ async fn handle<T, F, Fut>(
             };
             if error.transient {
                 waited_out += 1;
+                waiting.get_or_insert_with(|| waiting_out.enter());
                 metrics::counter!("events_transient_retries_total").increment(1);
                 if waited_out == 1 || waited_out.is_multiple_of(10) {
                     warn!(code = %error.code, message = %error.message, tries = waited_out, "event handler failed transiently: waiting it out");
@@ -133,6 +142,11 @@ async fn handle<T, F, Fut>(
     }
     .instrument(span)
     .await;
+}
+
+/// An event's body, its payload as the subscriber's type.
+fn decode_event<T: DeserializeOwned>(data: &[u8]) -> Result<Envelope<T>, serde_json::Error> {
+    serde_json::from_slice(data)
 }
 
 fn retry_backoff(attempt: u32) -> Duration {

@@ -52,7 +52,7 @@ pub fn caller(state: AppState) -> impl Filter<Extract = (Caller,), Error = Rejec
 
 /// Every route of the service, ready to serve.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
-    let probe = edge::health::database_and_broker(state.pool.clone(), state.broker.clone());
+    let probe = edge::health::readiness(state.pool.clone(), state.broker.clone(), Vec::new());
     let routes = products::routes(state.clone())
         .or(orders::routes(state.clone()))
         .unify()
