@@ -243,3 +243,62 @@ mod tests {
         assert_eq!(back, envelope);
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! A delivery's properties and headers, whatever a publisher put there:
+    //! read without a panic, numbers only where they fit.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::hostile::{config, hostile_text};
+
+    /// Any header value a publisher can send, of the types AMQP has.
+    fn amqp_value() -> impl Strategy<Value = AMQPValue> {
+        prop_oneof![
+            any::<i64>().prop_map(AMQPValue::LongLongInt),
+            any::<i32>().prop_map(AMQPValue::LongInt),
+            any::<u32>().prop_map(AMQPValue::LongUInt),
+            any::<i16>().prop_map(AMQPValue::ShortInt),
+            any::<u16>().prop_map(AMQPValue::ShortUInt),
+            any::<u64>().prop_map(AMQPValue::Timestamp),
+            any::<f64>().prop_map(AMQPValue::Double),
+            any::<bool>().prop_map(AMQPValue::Boolean),
+            prop::collection::vec(any::<u8>(), 0..300)
+                .prop_map(|bytes| AMQPValue::LongString(LongString::from(bytes))),
+            hostile_text().prop_map(|text| AMQPValue::LongString(LongString::from(text))),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_headers_are_read_without_a_panic(
+            deadline in amqp_value(),
+            count in amqp_value(),
+            request_id in amqp_value(),
+            causation_id in amqp_value(),
+            correlation_id in prop::option::of("[ -~]{0,255}"),
+            redelivered in any::<bool>(),
+        ) {
+            let mut headers = FieldTable::default();
+            headers.insert(HEADER_DEADLINE_MS.into(), deadline.clone());
+            headers.insert(HEADER_DELIVERY_COUNT.into(), count.clone());
+            headers.insert(HEADER_REQUEST_ID.into(), request_id);
+            headers.insert(HEADER_CAUSATION_ID.into(), causation_id);
+            let mut properties = BasicProperties::default().with_headers(headers);
+            if let Some(id) = &correlation_id {
+                properties = properties.with_correlation_id(id.as_str().into());
+            }
+            let meta = DeliveryMeta::from_delivery(&properties, redelivered);
+            let _ = meta.is_expired();
+            prop_assert_eq!(meta.correlation_id, correlation_id);
+            prop_assert_eq!(meta.redelivered, redelivered);
+            let expected_count = amqp_u64(&count).and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+            prop_assert_eq!(meta.delivery_count, expected_count);
+            prop_assert_eq!(meta.deadline.is_some(), amqp_u64(&deadline).is_some());
+        }
+    }
+}

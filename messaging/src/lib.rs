@@ -40,6 +40,9 @@ mod envelope;
 mod error;
 #[cfg(feature = "amqp")]
 mod events;
+#[cfg(test)]
+#[cfg_attr(not(feature = "amqp"), allow(dead_code))]
+mod hostile;
 #[cfg(feature = "amqp")]
 mod patience;
 #[cfg(feature = "amqp")]

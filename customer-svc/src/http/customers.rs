@@ -15,7 +15,7 @@ use messaging::edge::{
     self,
     auth::Caller,
     error::ApiError,
-    fields::{FieldErrors, search_text},
+    fields::search_text,
     json,
     paging::{Page, Paging},
 };
@@ -23,7 +23,7 @@ use messaging::edge::{
 use super::{AppState, caller, with_state};
 use crate::{
     db::customers::{self, CreateError, CustomerFilter, CustomerPatch, CustomerRow, UpdateError},
-    domain::{CreditLimit, CustomerStatus, Email, Money, Password, PersonName},
+    domain::{CreditLimit, CustomerChanges, Email, Money, NewCustomer},
 };
 
 /// A customer as the API shows it.
@@ -129,15 +129,12 @@ async fn create(
     body: Map<String, Value>,
     state: AppState,
 ) -> Result<Response, Rejection> {
-    let mut fields = FieldErrors::default();
-    let email = fields.required(&body, "email", Email::parse);
-    let name = fields.required(&body, "name", PersonName::parse);
-    let credit_limit = fields.optional(&body, "credit_limit", CreditLimit::parse);
-    let password = fields.optional(&body, "password", Password::parse);
-    fields.into_result()?;
-    let (Some(email), Some(name)) = (email, name) else {
-        return Err(ApiError::internal("validated fields missing").into());
-    };
+    let NewCustomer {
+        email,
+        name,
+        credit_limit,
+        password,
+    } = NewCustomer::parse(&body)?;
     let credit_limit = match credit_limit {
         Some(limit) => {
             caller.require_admin_for("credit_limit")?;
@@ -190,20 +187,12 @@ async fn update(
 ) -> Result<Response, Rejection> {
     let id = edge::path_id(&id)?;
     caller.require_customer(id)?;
-    let mut fields = FieldErrors::default();
-    let name = fields.optional(&body, "name", PersonName::parse);
-    let status = fields.optional(&body, "status", str::parse::<CustomerStatus>);
-    let credit_limit = fields.optional(&body, "credit_limit", CreditLimit::parse);
-    let password = fields.optional(&body, "password", Password::parse);
-    for key in body.keys() {
-        if !matches!(
-            key.as_str(),
-            "name" | "status" | "credit_limit" | "password"
-        ) {
-            fields.add(key, "cannot be changed");
-        }
-    }
-    fields.into_result()?;
+    let CustomerChanges {
+        name,
+        status,
+        credit_limit,
+        password,
+    } = CustomerChanges::parse(&body)?;
     if status.is_some() {
         caller.require_admin_for("status")?;
     }

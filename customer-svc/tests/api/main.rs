@@ -4,6 +4,7 @@
 
 mod customers;
 mod events;
+mod fuzz;
 mod health;
 mod helpers;
 mod rpc;

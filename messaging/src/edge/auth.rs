@@ -227,3 +227,63 @@ mod tests {
         assert_eq!(status(Caller::Admin.require_order(order, None)), 200);
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! The `Authorization` header on hostile input: the admin only with the
+    //! admin token, anything unreadable a 401, never a panic.
+
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::hostile::{config, hostile_text};
+
+    const ADMIN: &str = "admin-token-for-props";
+
+    fn access() -> Access {
+        Access::new(
+            ADMIN,
+            AccessTokens::new(b"secret for props", Duration::from_secs(60)),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn a_garbage_header_is_a_401_never_the_admin(
+            scheme in prop::sample::select(vec!["", "Bearer ", "bearer ", "Basic ", "Bearer", "BEARER "]),
+            raw in hostile_text(),
+        ) {
+            let header = format!("{scheme}{raw}");
+            let is_admin = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).map(str::trim) == Some(ADMIN);
+            match access().caller(Some(&header)) {
+                Ok(Caller::Admin) => prop_assert!(is_admin, "{:?} made the admin", header),
+                Ok(other) => prop_assert!(false, "{:?} made {:?}", header, other),
+                Err(refused) => {
+                    prop_assert!(!is_admin);
+                    prop_assert_eq!(refused.response().status().as_u16(), 401);
+                }
+            }
+        }
+
+        #[test]
+        fn the_admin_token_changed_or_cut_is_refused(
+            at in any::<prop::sample::Index>(),
+            replacement in prop::char::any(),
+            cut in 0_usize..ADMIN.len(),
+        ) {
+            let mut chars: Vec<char> = ADMIN.chars().collect();
+            let at = at.index(chars.len());
+            prop_assume!(chars[at] != replacement && !replacement.is_whitespace());
+            chars[at] = replacement;
+            let changed: String = chars.into_iter().collect();
+            let changed = format!("Bearer {changed}");
+            prop_assert!(access().caller(Some(&changed)).is_err(), "{:?} accepted", changed);
+            let cut = format!("Bearer {}", &ADMIN[..cut]);
+            prop_assert!(access().caller(Some(&cut)).is_err(), "{:?} accepted", cut);
+        }
+    }
+}

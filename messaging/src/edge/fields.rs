@@ -116,3 +116,92 @@ mod search_tests {
         assert!(search_text(&query(&"é".repeat(200)), "q").is_ok());
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! Search text and body fields on hostile input: accepted text is
+    //! trimmed, bounded and printable; everything else is a 422 naming the
+    //! field, never a panic.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::hostile::{config, control_char, hostile_text, json_value};
+
+    fn query(value: &str) -> HashMap<String, String> {
+        HashMap::from([("q".to_owned(), value.to_owned())])
+    }
+
+    /// The fields a 422 names.
+    fn named(error: &ApiError) -> Vec<String> {
+        match error {
+            ApiError::Validation(Value::Object(fields)) => fields.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn accepted_search_text_is_trimmed_bounded_printable_and_stable(raw in hostile_text()) {
+            match search_text(&query(&raw), "q") {
+                Ok(Some(text)) => {
+                    prop_assert_eq!(text.as_str(), raw.trim());
+                    prop_assert!(!text.is_empty() && text.chars().count() <= MAX_SEARCH_LENGTH);
+                    prop_assert!(!text.chars().any(char::is_control));
+                    prop_assert_eq!(search_text(&query(&text), "q").ok(), Some(Some(text.clone())));
+                }
+                Ok(None) => prop_assert!(raw.trim().is_empty()),
+                Err(refused) => prop_assert_eq!(named(&refused), ["q"]),
+            }
+        }
+
+        #[test]
+        fn search_text_with_a_control_character_or_overlong_is_refused(
+            before in "[a-z]{1,20}",
+            c in control_char(),
+            after in "[a-z]{1,20}",
+            extra in 1_usize..2000,
+        ) {
+            let controlled = format!("{before}{c}{after}");
+            let refused = search_text(&query(&controlled), "q");
+            prop_assert!(refused.is_err(), "{:?} accepted", controlled);
+            let overlong = "é".repeat(MAX_SEARCH_LENGTH + extra);
+            prop_assert!(search_text(&query(&overlong), "q").is_err());
+        }
+
+        #[test]
+        fn a_field_of_any_json_type_is_read_or_named(value in json_value(), required in any::<bool>()) {
+            let body = Map::from_iter([("f".to_owned(), value.clone())]);
+            let mut fields = FieldErrors::default();
+            let echo = |raw: &str| Ok::<_, String>(raw.to_owned());
+            let read = if required {
+                fields.required(&body, "f", echo)
+            } else {
+                fields.optional(&body, "f", echo)
+            };
+            let outcome = fields.into_result();
+            match &value {
+                Value::String(text) => prop_assert_eq!(read, Some(text.clone())),
+                Value::Number(number) => prop_assert_eq!(read, Some(number.to_string())),
+                Value::Null if !required => prop_assert!(read.is_none() && outcome.is_ok()),
+                _ => {
+                    prop_assert!(read.is_none());
+                    let refused = outcome.err().map(|e| named(&e));
+                    prop_assert_eq!(refused, Some(vec!["f".to_owned()]));
+                }
+            }
+        }
+
+        #[test]
+        fn a_parser_error_names_its_field(raw in hostile_text()) {
+            let body = Map::from_iter([("f".to_owned(), Value::String(raw))]);
+            let mut fields = FieldErrors::default();
+            let read = fields.required(&body, "f", |_| Err::<(), _>("is not acceptable"));
+            prop_assert!(read.is_none());
+            let refused = fields.into_result().err().map(|e| named(&e));
+            prop_assert_eq!(refused, Some(vec!["f".to_owned()]));
+        }
+    }
+}

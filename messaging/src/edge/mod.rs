@@ -176,3 +176,50 @@ mod tests {
         assert!(parse_origins("ftp://shop.example").is_err());
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! Ids in paths and origins in the configuration, on hostile text.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::hostile::{config, hostile_text};
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn a_path_id_is_a_uuid_or_a_400_naming_it(raw in prop_oneof![
+            hostile_text(),
+            "[0-9a-fA-F-]{30,40}",
+            any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).to_string()),
+        ]) {
+            match path_id(&raw) {
+                // Every spelling the uuid crate reads (upper case, braces,
+                // `urn:uuid:`, no hyphens) names the one id it parses to.
+                Ok(id) => prop_assert_eq!(uuid::Uuid::parse_str(&id.to_string()).ok(), Some(id)),
+                Err(rejection) => {
+                    let refused = rejection.find::<error::ApiError>();
+                    let is_invalid_id = matches!(refused, Some(error::ApiError::BadRequest { code: "invalid_id", .. }));
+                    prop_assert!(is_invalid_id, "{:?}", refused);
+                }
+            }
+        }
+
+        #[test]
+        fn an_accepted_origin_is_scheme_and_authority_only(raw in prop_oneof![
+            hostile_text(),
+            "(https?|ftp)://[a-z0-9.:@/-]{0,30}(,[ -~]{0,20})?",
+        ]) {
+            if let Ok(origins) = parse_origins(&raw) {
+                for origin in origins {
+                    let (scheme, authority) = origin.split_once("://").unwrap_or(("", ""));
+                    prop_assert!(matches!(scheme, "http" | "https"), "{}", origin);
+                    prop_assert!(!authority.is_empty() && !authority.contains(['/', '@']), "{}", origin);
+                    prop_assert!(!origin.chars().any(char::is_control), "{:?}", origin);
+                }
+            }
+        }
+    }
+}

@@ -217,3 +217,96 @@ mod tests {
         assert!(!shown.contains("secret"), "{shown}");
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! Bearer tokens on hostile input: anything but an intact token of ours
+    //! is refused, never a panic.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::hostile::{config, hostile_text};
+
+    fn tokens() -> AccessTokens {
+        AccessTokens::new(b"a test secret of some length", Duration::from_secs(3600))
+    }
+
+    /// Three dot-separated base64url runs: shaped like a JWT, signed by nobody.
+    fn token_shaped() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9_-]{0,60}\\.[A-Za-z0-9_-]{0,200}\\.[A-Za-z0-9_-]{0,60}"
+    }
+
+    /// A valid order or customer token.
+    fn valid_token() -> impl Strategy<Value = String> {
+        (any::<u128>(), any::<bool>()).prop_map(|(id, order)| {
+            let id = Uuid::from_u128(id);
+            let issued = if order {
+                tokens().for_order(id)
+            } else {
+                tokens().for_customer(id, "ada@example.com")
+            };
+            issued.map(|issued| issued.token).unwrap_or_default()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_and_token_shaped_strings_are_refused(raw in prop_oneof![hostile_text(), token_shaped()]) {
+            prop_assert!(tokens().check(&raw).is_err(), "{:?} accepted", raw);
+        }
+
+        #[test]
+        fn a_token_changed_in_one_character_is_refused(
+            token in valid_token(),
+            at in any::<prop::sample::Index>(),
+            replacement in prop::char::any(),
+        ) {
+            let mut chars: Vec<char> = token.chars().collect();
+            let at = at.index(chars.len());
+            prop_assume!(chars[at] != replacement);
+            chars[at] = replacement;
+            let changed: String = chars.into_iter().collect();
+            prop_assert!(tokens().check(&changed).is_err(), "{:?} accepted", changed);
+        }
+
+        #[test]
+        fn a_token_cut_short_or_extended_is_refused(
+            token in valid_token(),
+            cut in any::<prop::sample::Index>(),
+            tail in "[A-Za-z0-9_.=-]{1,8}",
+        ) {
+            let cut = &token[..cut.index(token.len())];
+            prop_assert!(tokens().check(cut).is_err(), "{:?} accepted", cut);
+            let extended = format!("{token}{tail}");
+            prop_assert!(tokens().check(&extended).is_err(), "{:?} accepted", extended);
+        }
+
+        #[test]
+        fn a_token_with_claims_of_our_shape_but_another_algorithm_is_refused(
+            id in any::<u128>(),
+            algorithm in prop::sample::select(vec![Algorithm::HS384, Algorithm::HS512]),
+        ) {
+            // Signed with our secret, but not with the one algorithm we check.
+            let claims = Claims {
+                iss: ISSUER.to_owned(),
+                sub: Uuid::from_u128(id),
+                scope: Scope::Order,
+                email: None,
+                iat: Utc::now().timestamp(),
+                exp: Utc::now().timestamp() + 600,
+            };
+            let key = EncodingKey::from_secret(b"a test secret of some length");
+            let token = jsonwebtoken::encode(&Header::new(algorithm), &claims, &key).unwrap();
+            prop_assert!(tokens().check(&token).is_err());
+            // And unsigned: `alg: none` with the signature left off.
+            let unsigned = format!(
+                "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.",
+                token.split('.').nth(1).unwrap_or("")
+            );
+            prop_assert!(tokens().check(&unsigned).is_err());
+        }
+    }
+}

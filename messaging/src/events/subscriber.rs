@@ -176,3 +176,102 @@ mod tests {
         assert_eq!(transient_backoff(u32::MAX), TRANSIENT_BACKOFF_MAX);
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! The event decoder on hostile bodies: refused with an error, never a
+    //! panic, whatever the bytes.
+
+    use std::fmt::Debug;
+
+    use chrono::{TimeZone, Utc};
+    use proptest::{prop_assert_eq, test_runner::TestCaseError};
+    use serde::Serialize;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::{
+        MessageMeta,
+        contract::{Money, ORDER_CANCELLED, ORDER_CONFIRMED, OrderCancelled, OrderConfirmed},
+        hostile::{DecoderUnderTest, check_decoder},
+    };
+
+    const EVENT: [&str; 13] = [
+        "/message_id",
+        "/type",
+        "/schema_version",
+        "/correlation_id",
+        "/timestamp",
+        "/payload",
+        "/payload/order_id",
+        "/payload/saga_id",
+        "/payload/customer_id",
+        "/payload/total",
+        "/payload/currency",
+        "/payload/item_count",
+        "/payload/placed_at",
+    ];
+
+    fn decode<T: DeserializeOwned>(data: &[u8]) -> Result<Envelope<T>, String> {
+        decode_event(data).map_err(|e| e.to_string())
+    }
+
+    /// An accepted event encodes back to itself.
+    fn round_trips<T: Serialize + DeserializeOwned + PartialEq + Debug>(
+        event: &Envelope<T>,
+    ) -> Result<(), TestCaseError> {
+        let bytes = serde_json::to_vec(event).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let again: Envelope<T> =
+            decode_event(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(&again, event);
+        Ok(())
+    }
+
+    fn confirmed() -> OrderConfirmed {
+        OrderConfirmed {
+            order_id: Uuid::from_u128(1),
+            saga_id: Uuid::from_u128(2),
+            customer_id: Uuid::from_u128(3),
+            total: Money::parse("42.00").unwrap(),
+            currency: "EUR".into(),
+            item_count: 3,
+            placed_at: Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn hostile_order_confirmed_events_are_refused_never_panic() {
+        let valid = Envelope::new(ORDER_CONFIRMED, confirmed(), MessageMeta::default());
+        check_decoder(DecoderUnderTest {
+            valid: serde_json::to_value(valid).unwrap(),
+            required: &EVENT,
+            values: &["/payload/total"],
+            decode: &decode::<OrderConfirmed>,
+            accepted: &round_trips::<OrderConfirmed>,
+        });
+    }
+
+    #[test]
+    fn hostile_order_cancelled_events_are_refused_never_panic() {
+        let order = confirmed();
+        let cancelled = OrderCancelled {
+            order_id: order.order_id,
+            saga_id: order.saga_id,
+            customer_id: order.customer_id,
+            total: order.total,
+            currency: order.currency,
+            item_count: order.item_count,
+            placed_at: order.placed_at,
+            cancelled_at: Utc.with_ymd_and_hms(2026, 12, 2, 10, 0, 0).unwrap(),
+        };
+        let valid = Envelope::new(ORDER_CANCELLED, cancelled, MessageMeta::default());
+        let required = [&EVENT[..], &["/payload/cancelled_at"]].concat();
+        check_decoder(DecoderUnderTest {
+            valid: serde_json::to_value(valid).unwrap(),
+            required: &required,
+            values: &["/payload/total"],
+            decode: &decode::<OrderCancelled>,
+            accepted: &round_trips::<OrderCancelled>,
+        });
+    }
+}

@@ -72,8 +72,7 @@ impl RpcRouter {
         let route: Route = Arc::new(move |context, payload| {
             let handler = handler.clone();
             Box::pin(async move {
-                let request: Req = serde_json::from_value(payload)
-                    .map_err(|e| HandlerError::invalid_request(e.to_string()))?;
+                let request: Req = decode_payload(payload)?;
                 let response = handler(context, request).await?;
                 serde_json::to_value(response).map_err(HandlerError::internal)
             })
@@ -81,6 +80,17 @@ impl RpcRouter {
         self.routes.insert(method.to_owned(), route);
         self
     }
+}
+
+/// A request's body: its envelope, the payload left as JSON for its route.
+fn decode_request(data: &[u8]) -> Result<Envelope<serde_json::Value>, serde_json::Error> {
+    serde_json::from_slice(data)
+}
+
+/// A request's payload as its route's type: an `invalid_request` error when
+/// it does not fit.
+fn decode_payload<Req: DeserializeOwned>(payload: serde_json::Value) -> Result<Req, HandlerError> {
+    serde_json::from_value(payload).map_err(|e| HandlerError::invalid_request(e.to_string()))
 }
 
 /// Serves an RPC queue.
@@ -144,7 +154,7 @@ impl ServerState {
     }
 
     async fn serve_in_span(&self, delivery: Delivery, meta: DeliveryMeta, stop: CancellationToken) {
-        let envelope: Envelope<serde_json::Value> = match serde_json::from_slice(&delivery.data) {
+        let envelope = match decode_request(&delivery.data) {
             Ok(envelope) => envelope,
             Err(error) => {
                 warn!(%error, "undecodable request: dead-lettering");
@@ -262,5 +272,113 @@ impl ServerState {
                 requeue(&delivery, self.answer_timeout).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod props {
+    //! The request decoder on hostile bodies: refused with an error, never a
+    //! panic, whatever the bytes.
+
+    use std::fmt::Debug;
+
+    use proptest::{prop_assert_eq, test_runner::TestCaseError};
+    use serde::Serialize;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::{
+        contract::{
+            CUSTOMER_RELEASE_CREDIT, CUSTOMER_VERIFY_OR_CREATE, Email, Money, PersonName,
+            ReleaseCreditRequest, VerifyOrCreateRequest,
+        },
+        hostile::{DecoderUnderTest, check_decoder},
+    };
+
+    const ENVELOPE: [&str; 5] = [
+        "/message_id",
+        "/type",
+        "/schema_version",
+        "/correlation_id",
+        "/timestamp",
+    ];
+
+    /// What the server does with a body: the envelope, then the route's payload.
+    fn decode<Req: DeserializeOwned>(
+        data: &[u8],
+    ) -> Result<(Envelope<serde_json::Value>, Req), String> {
+        let envelope = decode_request(data).map_err(|e| e.to_string())?;
+        let request = decode_payload(envelope.payload.clone()).map_err(|e| e.message)?;
+        Ok((envelope, request))
+    }
+
+    /// An accepted request encodes back to itself.
+    fn round_trips<Req: Serialize + DeserializeOwned + PartialEq + Debug>(
+        (envelope, request): &(Envelope<serde_json::Value>, Req),
+    ) -> Result<(), TestCaseError> {
+        let bytes = serde_json::to_vec(envelope).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let again = decode_request(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(&again, envelope);
+        let payload =
+            serde_json::to_value(request).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let again: Req = decode_payload(payload).map_err(|e| TestCaseError::fail(e.message))?;
+        prop_assert_eq!(&again, request);
+        Ok(())
+    }
+
+    fn meta() -> MessageMeta {
+        MessageMeta {
+            correlation_id: Some(Uuid::from_u128(1).to_string()),
+            causation_id: Some("cause".into()),
+            request_id: Some("request".into()),
+        }
+    }
+
+    #[test]
+    fn hostile_verify_or_create_requests_are_refused_never_panic() {
+        let request = VerifyOrCreateRequest {
+            saga_id: Uuid::from_u128(7),
+            email: Email::parse("ada@example.com").unwrap(),
+            name: PersonName::parse("Ada Lovelace").unwrap(),
+            amount: Money::parse("19.90").unwrap(),
+            currency: "EUR".into(),
+            customer_id: Some(Uuid::from_u128(8)),
+        };
+        let valid = Envelope::new(CUSTOMER_VERIFY_OR_CREATE, request, meta());
+        let required = [
+            &ENVELOPE[..],
+            &[
+                "/payload",
+                "/payload/saga_id",
+                "/payload/email",
+                "/payload/name",
+                "/payload/amount",
+                "/payload/currency",
+            ],
+        ]
+        .concat();
+        check_decoder(DecoderUnderTest {
+            valid: serde_json::to_value(valid).unwrap(),
+            required: &required,
+            values: &["/payload/email", "/payload/name", "/payload/amount"],
+            decode: &decode::<VerifyOrCreateRequest>,
+            accepted: &round_trips::<VerifyOrCreateRequest>,
+        });
+    }
+
+    #[test]
+    fn hostile_release_credit_requests_are_refused_never_panic() {
+        let request = ReleaseCreditRequest {
+            saga_id: Uuid::from_u128(7),
+        };
+        let valid = Envelope::new(CUSTOMER_RELEASE_CREDIT, request, meta());
+        let required = [&ENVELOPE[..], &["/payload", "/payload/saga_id"]].concat();
+        check_decoder(DecoderUnderTest {
+            valid: serde_json::to_value(valid).unwrap(),
+            required: &required,
+            values: &[],
+            decode: &decode::<ReleaseCreditRequest>,
+            accepted: &round_trips::<ReleaseCreditRequest>,
+        });
     }
 }

@@ -11,8 +11,6 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::system::ADMIN_TOKEN;
-
 /// Shoppers share a small set of returning customers, so that credit runs
 /// out and cancellations give it back.
 const CUSTOMERS: u64 = 24;
@@ -115,10 +113,12 @@ async fn shopper(shop: Shop, client: u64, stop: CancellationToken) -> Outcomes {
         };
         outcomes.told.insert(id, told);
         if told == Told::Confirmed && random.u8(0..5) == 0 {
-            let token = order["access_token"]
-                .as_str()
-                .unwrap_or(ADMIN_TOKEN)
-                .to_owned();
+            let Some(token) = order["access_token"].as_str().map(str::to_owned) else {
+                outcomes
+                    .refused
+                    .push(format!("an order without its access token: {order}"));
+                continue;
+            };
             let cancel = format!("{}/api/v1/orders/{id}/cancel", shop.order_url);
             match until_answered(|| shop.http.post(&cancel).bearer_auth(&token)).await {
                 Some((200, order)) if order["status"] == "cancelled" => {

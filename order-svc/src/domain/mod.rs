@@ -4,6 +4,8 @@
 
 pub mod checkout;
 pub mod order;
+#[cfg(test)]
+mod parsing_props;
 pub mod product;
 
 pub use messaging::contract::{Email, Money, PersonName, ValueError};

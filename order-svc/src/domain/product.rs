@@ -54,6 +54,16 @@ pub struct ProductPatch {
     pub image_url: Option<Option<String>>,
 }
 
+/// The fields that are text: a JSON number there is a mistake.
+const TEXT_FIELDS: [&str; 6] = [
+    "sku",
+    "name",
+    "description",
+    "currency",
+    "category",
+    "image_url",
+];
+
 const FIELDS: [&str; 8] = [
     "sku",
     "name",
@@ -70,9 +80,12 @@ impl ProductPatch {
     /// `description` and `image_url` must be there (a create).
     pub fn parse(body: &Map<String, Value>, all_required: bool) -> Result<Self, ApiError> {
         let mut fields = FieldErrors::default();
-        for key in body.keys() {
+        for (key, value) in body {
             if !FIELDS.contains(&key.as_str()) {
                 fields.add(key, "is not a product field");
+            } else if TEXT_FIELDS.contains(&key.as_str()) && value.is_number() {
+                // Only amounts and counts may be JSON numbers.
+                fields.add(key, "must be a string");
             }
         }
         let mut field = |name: &str, parse: &dyn Fn(&str) -> Result<String, ValueError>| {
@@ -83,12 +96,12 @@ impl ProductPatch {
             }
         };
         let sku = field("sku", &parse_sku);
-        let name = field("name", &|raw| bounded_text(raw, 1, 200));
+        let name = field("name", &|raw| one_line(raw, 1, 200));
         let description = field("description", &|raw| bounded_text(raw, 0, 2000));
         let price = field("price", &|raw| Money::parse(raw).map(|m| m.to_string()));
         let currency = field("currency", &parse_currency);
         let stock = field("stock", &parse_stock);
-        let category = field("category", &|raw| bounded_text(raw, 1, 100));
+        let category = field("category", &|raw| one_line(raw, 1, 100));
         let image_url = field("image_url", &parse_image_url);
         let clears_image = body.get("image_url").is_some_and(Value::is_null);
         fields.into_result()?;
@@ -168,6 +181,15 @@ fn bounded_text(raw: &str, min: usize, max: usize) -> Result<String, ValueError>
     Ok(text.to_owned())
 }
 
+/// [`bounded_text`] on one line: names and categories are labels.
+fn one_line(raw: &str, min: usize, max: usize) -> Result<String, ValueError> {
+    let text = bounded_text(raw, min, max)?;
+    if text.contains('\n') {
+        return Err(ValueError("must be one line".into()));
+    }
+    Ok(text)
+}
+
 fn parse_currency(raw: &str) -> Result<String, ValueError> {
     let ok = raw.len() == 3 && raw.chars().all(|c| c.is_ascii_uppercase());
     if ok {
@@ -180,8 +202,12 @@ fn parse_currency(raw: &str) -> Result<String, ValueError> {
 }
 
 fn parse_stock(raw: &str) -> Result<String, ValueError> {
+    // Written plainly: digits only, no sign, no leading zeros.
+    let plain = !raw.is_empty()
+        && raw.bytes().all(|b| b.is_ascii_digit())
+        && (raw == "0" || !raw.starts_with('0'));
     match raw.parse::<i64>() {
-        Ok(n) if (0..=MAX_STOCK).contains(&n) => Ok(n.to_string()),
+        Ok(n) if plain && (0..=MAX_STOCK).contains(&n) => Ok(n.to_string()),
         _ => Err(ValueError(format!(
             "must be a whole number from 0 to {MAX_STOCK}"
         ))),

@@ -16,10 +16,15 @@ pub fn routes(
     let config = warp::path!("ui-config.json").and(warp::get()).map(move || {
         warp::reply::json(&json!({ "customer_api": customer_api_url })).into_response()
     });
+    // A path the file system cannot even look up (a name longer than it
+    // allows, a NUL, a file taken for a directory) fails to open with an
+    // error warp answers with a 500; for the caller it names no file: 404.
+    let file = warp::fs::dir(ui_dir)
+        .or_else(|_: Rejection| async { Err::<(warp::fs::File,), _>(warp::reject::not_found()) });
     let files = warp::get()
         .or(warp::head())
         .unify()
-        .and(warp::fs::dir(ui_dir))
+        .and(file)
         .map(|file: warp::fs::File| {
             warp::reply::with_header(file, "cache-control", "no-cache").into_response()
         });

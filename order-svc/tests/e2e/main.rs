@@ -10,5 +10,6 @@ mod cleanup;
 mod concurrency;
 mod consistency;
 mod faults;
+mod fuzz;
 mod harness;
 mod saga;
