@@ -5,7 +5,7 @@
 # fails unless the last four are zero everywhere. It runs both services as
 # processes on fresh databases and RabbitMQ nodes of its own (never the
 # broker at AMQP_URL), on loopback ports the OS picks; it needs PostgreSQL
-# and an installed rabbitmq-server. About six minutes.
+# and an installed rabbitmq-server. About four minutes.
 #   CHAOS_SCENARIOS  scenarios to run (default all; names in the table)
 #   CHAOS_CLIENTS    concurrent shoppers (default 8)
 #   CHAOS_PROFILE    debug (default; what `cargo test` builds) or release

@@ -56,6 +56,21 @@ pub async fn read_depths(
     let within = broker.settings().answer_timeout;
     let (_, connection) = broker.connection(within).await?;
     let channel = answered(within, "channel.open", connection.create_channel()).await?;
+    let depths = depths_on(&channel, topology, within).await;
+    let _ = answered(
+        within,
+        "channel.close",
+        channel.close(200, "counted".into()),
+    )
+    .await;
+    depths
+}
+
+async fn depths_on(
+    channel: &lapin::Channel,
+    topology: &Topology,
+    within: Duration,
+) -> Result<Vec<Depth>, MessagingError> {
     let limit = topology.dead_letter_limit();
     let mut depths = Vec::new();
     for queue in topology.queues() {
@@ -83,11 +98,5 @@ pub async fn read_depths(
             full,
         });
     }
-    let _ = answered(
-        within,
-        "channel.close",
-        channel.close(200, "counted".into()),
-    )
-    .await;
     Ok(depths)
 }

@@ -190,7 +190,7 @@ impl Publisher {
     }
 
     /// Stops using `channel`; the next message opens another. The channel
-    /// is closed once the confirms still awaited on it had their time.
+    /// is closed once every publish that may still hold it had its time.
     async fn forget_channel(&self, generation: u64, channel: &Channel) {
         let forgotten = {
             let mut slot = self.inner.channel.lock().await;
@@ -200,8 +200,12 @@ impl Publisher {
             if current { slot.take() } else { None }
         };
         if let Some((_, channel)) = forgotten {
+            // A publish that took the channel just before this one was
+            // refused has at most `publish_wait` to send and
+            // `confirm_timeout` to be confirmed: close after both.
             let settings = self.inner.broker.settings();
-            let (linger, within) = (settings.confirm_timeout, settings.answer_timeout);
+            let linger = settings.publish_wait + settings.confirm_timeout;
+            let within = settings.answer_timeout;
             tokio::spawn(async move {
                 tokio::time::sleep(linger).await;
                 let close = channel.close(200, "refused a message".into());

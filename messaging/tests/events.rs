@@ -160,7 +160,7 @@ async fn an_event_whose_handler_keeps_failing_is_dead_lettered_after_bounded_att
 }
 
 #[tokio::test]
-async fn a_full_dead_letter_queue_keeps_its_oldest_and_refuses_the_rest_which_wait() {
+async fn a_full_dead_letter_queue_keeps_its_oldest_and_refuses_more() {
     init_tracing();
     let mut namespace = TestNamespace::new();
     let queue = namespace.name("parking");
@@ -209,8 +209,9 @@ async fn a_full_dead_letter_queue_keeps_its_oldest_and_refuses_the_rest_which_wa
         },
     )
     .await;
+    // The broker admits one message past the limit before it refuses.
     assert!(
-        depth.messages < 5,
+        depth.messages <= 3,
         "a full dead-letter queue refuses more: {depth:?}"
     );
     let raw = RawChannel::open().await;

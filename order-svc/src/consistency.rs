@@ -48,12 +48,14 @@ impl Default for Bounds {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Harm {
     /// Something that happened is missing or stuck: a confirmed or cancelled
-    /// order not in its customer's history, a saga or an event stuck.
+    /// order not in its customer's history (or not as cancelled), a saga or
+    /// an event stuck, stock that vanished.
     Lost,
-    /// More stock left the shelf than there was, or stock does not add up.
+    /// More stock left the shelf than there was.
     Oversold,
     /// Something counted more than it happened: a history entry for an order
-    /// that is not confirmed or cancelled, or one that disagrees with it.
+    /// that is not confirmed or cancelled, or with another total or customer;
+    /// stock given back twice.
     DoubleCounted,
     /// A customer's credit does not add up, or an order's credit is not
     /// settled, released or free as its status says.
@@ -239,7 +241,15 @@ async fn history(customers: &PgPool, ended: &[Ended], report: &mut Report) -> sq
                     || *status != order.status
                     || *total != order.total
                 {
-                    report.off(Harm::DoubleCounted, format!(
+                    // A status behind the order's (a cancellation that never
+                    // arrived) is something lost; any other disagreement
+                    // counts something that did not happen.
+                    let harm = if *status != order.status {
+                        Harm::Lost
+                    } else {
+                        Harm::DoubleCounted
+                    };
+                    report.off(harm, format!(
                         "order {} is {} for {:?}, total {}; the history says {status} for {customer}, total {total}",
                         order.order_id, order.status, order.customer_id, order.total
                     ));
@@ -318,7 +328,16 @@ async fn stock(
     for (id, left, taken) in rows {
         let started = initial.get(&id).copied().unwrap_or_default();
         if left + taken != started {
-            report.off(Harm::Oversold, format!(
+            // More sold than there was is an oversell; stock that appeared
+            // was counted back twice; stock that vanished was lost.
+            let harm = if taken > started || left < 0 {
+                Harm::Oversold
+            } else if left + taken > started {
+                Harm::DoubleCounted
+            } else {
+                Harm::Lost
+            };
+            report.off(harm, format!(
                 "product {id}: {left} left and {taken} taken by confirmed orders, but it started with {started}"
             ));
         }

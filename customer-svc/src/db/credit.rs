@@ -5,10 +5,13 @@
 //! a release gives it back, or its lease lapses. A release that finds no row
 //! leaves a `released` row behind, which fences a reserve that arrives later.
 //!
-//! One lock order for every writer in this service: reservations by saga
-//! id, then customers by id ([`lock_in_order`]); a transaction that touches
-//! several takes all its locks up front in that order, so that no two writers
-//! ever wait on each other in a circle.
+//! One lock order for every writer in this service: existing reservations by
+//! saga id, then customers by id. Event batches and the lapse sweep take all
+//! their locks up front that way ([`lock_in_order`]); a verification batch
+//! locks its reservations sorted, then its customers sorted; a release locks
+//! its one reservation, then its one customer. New reservation rows come last
+//! and wait only on the same saga's row. So no two writers ever wait on each
+//! other in a circle.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -167,7 +170,7 @@ async fn try_verify_or_create_all(
     lease: Duration,
 ) -> sqlx::Result<Vec<VerifyOrCreateReply>> {
     let mut tx = pool.begin().await?;
-    // Lock order, as everywhere in this service: reservations, then customers.
+    // The service's lock order: reservations by saga id, then customers by id.
     let saga_ids: Vec<Uuid> = requests.iter().map(|r| r.saga_id).collect();
     let existing: Vec<(Uuid, Reservation)> = sqlx::query_as(
         "SELECT saga_id, customer_id, amount, state, refusal_reason

@@ -31,6 +31,9 @@ use crate::{
 const RETRY_BACKOFF_BASE: Duration = Duration::from_millis(100);
 /// Longest pause before a failed event goes back to the queue.
 const RETRY_BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// Tries after which an event that keeps failing transiently counts as
+/// waiting out an outage (about a second and a half: 200 + 400 + 800 ms).
+const WAITING_OUT_AFTER: u32 = 4;
 /// Longest pause between two tries of an event waiting out an outage.
 const TRANSIENT_BACKOFF_MAX: Duration = Duration::from_secs(5);
 
@@ -119,7 +122,11 @@ async fn handle<T, F, Fut>(
             };
             if error.transient {
                 waited_out += 1;
-                waiting.get_or_insert_with(|| waiting_out.enter());
+                // A lost race is retried at once and unnoticed; a failure
+                // that lasts past a few tries is an outage, and says so.
+                if waited_out >= WAITING_OUT_AFTER {
+                    waiting.get_or_insert_with(|| waiting_out.enter());
+                }
                 metrics::counter!("events_transient_retries_total").increment(1);
                 if waited_out == 1 || waited_out.is_multiple_of(10) {
                     warn!(code = %error.code, message = %error.message, tries = waited_out, "event handler failed transiently: waiting it out");

@@ -24,6 +24,7 @@ use std::{
 };
 
 use lapin::{
+    BasicProperties,
     message::Delivery,
     types::{AMQPValue, ShortString},
 };
@@ -137,6 +138,8 @@ impl RpcClient {
     }
 
     /// Calls `method` on the server consuming `queue` and waits for its reply.
+    /// The method must be idempotent: a request the broker refused (nacked)
+    /// is sent again while the caller waits, and may arrive twice.
     pub async fn call<Req, Resp>(
         &self,
         queue: &str,
@@ -170,16 +173,10 @@ impl RpcClient {
         let (tx, rx) = oneshot::channel();
         let _pending = PendingCall::register(&self.inner.waiters, &call_id, tx);
 
-        let remaining = deadline.saturating_duration_since(Instant::now());
         let mut properties = envelope
             .properties(&self.inner.publisher.broker().settings().app_id, false)
             .with_correlation_id(ShortString::from(call_id.as_str()))
-            .with_reply_to(self.inner.reply_queue.as_str().into())
-            .with_expiration(
-                millis(remaining.max(Duration::from_millis(1)))
-                    .to_string()
-                    .into(),
-            );
+            .with_reply_to(self.inner.reply_queue.as_str().into());
         if let Some(headers) = properties.headers().clone() {
             let mut headers = headers;
             headers.insert(
@@ -188,19 +185,30 @@ impl RpcClient {
             );
             properties = properties.with_headers(headers);
         }
+        // The request expires in the queue when its caller stops waiting.
+        let expiring = |properties: &BasicProperties| {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            properties.clone().with_expiration(
+                millis(remaining.max(Duration::from_millis(1)))
+                    .to_string()
+                    .into(),
+            )
+        };
 
         // On that very connection: if it dies meanwhile, the request fails
         // (it did not leave; callers retry) rather than going out on the
         // next connection before the reply queue exists there. A refusal
         // (nack: the queue's cluster node died and its replicas are electing
         // a leader) is sent again, on a fresh channel, while the caller
-        // waits; the server answers a request it sees twice once.
+        // waits: the broker may have kept the first copy, so this is only for
+        // requests that are idempotent, as every method of the contract is
+        // (verify_or_create and release_credit are keyed by saga).
         let publish = async {
             loop {
                 let sent = self
                     .inner
                     .publisher
-                    .publish_on(generation, "", queue, &body, properties.clone())
+                    .publish_on(generation, "", queue, &body, expiring(&properties))
                     .await;
                 match sent {
                     Err(MessagingError::Nacked) => {

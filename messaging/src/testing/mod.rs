@@ -37,9 +37,13 @@ where
     }
 }
 
-/// `AMQP_URL`, or the local broker.
+/// `AMQP_URL` (its first node, when it lists a cluster's), or the local broker.
 pub fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| AmqpSettings::DEFAULT_URL.to_owned())
+    let url = std::env::var("AMQP_URL").unwrap_or_else(|_| AmqpSettings::DEFAULT_URL.to_owned());
+    match url.split(',').map(str::trim).find(|node| !node.is_empty()) {
+        Some(first) => first.to_owned(),
+        None => AmqpSettings::DEFAULT_URL.to_owned(),
+    }
 }
 
 /// A namespace of the test's own (`test_<uuid>`) whose queues and exchanges

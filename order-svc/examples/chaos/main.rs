@@ -51,13 +51,17 @@ pub struct Settings {
 impl Settings {
     fn from_env() -> anyhow::Result<Self> {
         let var = |name: &str| std::env::var(name).with_context(|| format!("{name} is not set"));
-        let scenarios = match std::env::var("CHAOS_SCENARIOS") {
+        let mut scenarios: Vec<Scenario> = match std::env::var("CHAOS_SCENARIOS") {
             Ok(names) if !names.trim().is_empty() => names
                 .split_whitespace()
                 .map(Scenario::parse)
                 .collect::<Result<_, _>>()?,
             _ => Scenario::ALL.to_vec(),
         };
+        // In the suite's order whatever the order asked: the cluster
+        // scenario leaves the first node dead, so it comes last.
+        scenarios.sort_by_key(|scenario| Scenario::ALL.iter().position(|s| s == scenario));
+        scenarios.dedup();
         let clients = match std::env::var("CHAOS_CLIENTS") {
             Ok(raw) => raw.parse().context("CHAOS_CLIENTS must be a number")?,
             Err(_) => 8,

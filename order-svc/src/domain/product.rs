@@ -191,14 +191,7 @@ fn one_line(raw: &str, min: usize, max: usize) -> Result<String, ValueError> {
 }
 
 fn parse_currency(raw: &str) -> Result<String, ValueError> {
-    let ok = raw.len() == 3 && raw.chars().all(|c| c.is_ascii_uppercase());
-    if ok {
-        Ok(raw.to_owned())
-    } else {
-        Err(ValueError(
-            "must be an ISO 4217 code such as \"EUR\"".into(),
-        ))
-    }
+    Currency::parse(raw).map(|currency| currency.to_string())
 }
 
 fn parse_stock(raw: &str) -> Result<String, ValueError> {
