@@ -378,7 +378,11 @@ pub async fn release(pool: &PgPool, saga_id: Uuid) -> sqlx::Result<Money> {
                 attempt += 1;
             }
             Err(error) => return Err(error),
-            Ok(amount) => return Ok(Money::new(amount).unwrap_or(Money::ZERO)),
+            Ok(amount) => {
+                return Money::new(amount).map_err(|e| {
+                    sqlx::Error::Decode(format!("released amount {amount}: {}", e.0).into())
+                });
+            }
         }
     }
 }

@@ -42,20 +42,22 @@ pub struct CustomerView {
     updated_at: DateTime<Utc>,
 }
 
-impl From<CustomerRow> for CustomerView {
-    fn from(row: CustomerRow) -> Self {
-        let money = |amount| Money::new(amount).unwrap_or(Money::ZERO);
-        Self {
+impl TryFrom<CustomerRow> for CustomerView {
+    type Error = ApiError;
+
+    fn try_from(row: CustomerRow) -> Result<Self, ApiError> {
+        let money = ApiError::stored_money;
+        Ok(Self {
             id: row.id,
             email: row.email,
             name: row.name,
             status: row.status,
-            credit_limit: money(row.credit_limit),
-            credit_available: money((row.credit_limit - row.credit_used).max(Decimal::ZERO)),
-            overdraft: money((row.credit_used - row.credit_limit).max(Decimal::ZERO)),
+            credit_limit: money(row.credit_limit)?,
+            credit_available: money((row.credit_limit - row.credit_used).max(Decimal::ZERO))?,
+            overdraft: money((row.credit_used - row.credit_limit).max(Decimal::ZERO))?,
             created_at: row.created_at,
             updated_at: row.updated_at,
-        }
+        })
     }
 }
 
@@ -120,7 +122,10 @@ async fn list(
     let (rows, total) = customers::list(&state.pool, &filter, paging.limit(), paging.offset())
         .await
         .map_err(ApiError::from)?;
-    let items = rows.into_iter().map(CustomerView::from).collect();
+    let items = rows
+        .into_iter()
+        .map(CustomerView::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(warp::reply::json(&Page::new(items, paging, total)).into_response())
 }
 
@@ -163,7 +168,7 @@ async fn create(
     })?;
     let location = format!("/api/v1/customers/{}", row.id);
     let reply = warp::reply::with_status(
-        warp::reply::json(&CustomerView::from(row)),
+        warp::reply::json(&CustomerView::try_from(row)?),
         StatusCode::CREATED,
     );
     Ok(warp::reply::with_header(reply, "location", location).into_response())
@@ -176,7 +181,7 @@ async fn get(id: String, caller: Caller, state: AppState) -> Result<Response, Re
         .await
         .map_err(ApiError::from)?
         .ok_or(ApiError::NotFound("customer"))?;
-    Ok(warp::reply::json(&CustomerView::from(row)).into_response())
+    Ok(warp::reply::json(&CustomerView::try_from(row)?).into_response())
 }
 
 async fn update(
@@ -220,7 +225,7 @@ async fn update(
             UpdateError::Db(cause) => ApiError::from(cause),
         })?
         .ok_or(ApiError::NotFound("customer"))?;
-    Ok(warp::reply::json(&CustomerView::from(row)).into_response())
+    Ok(warp::reply::json(&CustomerView::try_from(row)?).into_response())
 }
 
 async fn delete(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {

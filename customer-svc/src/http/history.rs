@@ -70,25 +70,26 @@ async fn order_history(
     let (rows, stats) = history::page(&state.pool, customer_id, paging.limit(), paging.offset())
         .await
         .map_err(ApiError::from)?;
-    let money = |amount| Money::new(amount).unwrap_or(Money::ZERO);
     let view = HistoryView {
         customer_id,
         stats: StatsView {
             order_count: stats.order_count,
-            total_spent: money(stats.total_spent),
+            total_spent: ApiError::stored_money(stats.total_spent)?,
             last_order_at: stats.last_order_at,
         },
         items: rows
             .into_iter()
-            .map(|row| HistoryItemView {
-                order_id: row.order_id,
-                status: row.status,
-                total: money(row.total),
-                currency: row.currency,
-                item_count: row.item_count,
-                placed_at: row.placed_at,
+            .map(|row| {
+                Ok(HistoryItemView {
+                    order_id: row.order_id,
+                    status: row.status,
+                    total: ApiError::stored_money(row.total)?,
+                    currency: row.currency,
+                    item_count: row.item_count,
+                    placed_at: row.placed_at,
+                })
             })
-            .collect(),
+            .collect::<Result<_, ApiError>>()?,
         page: paging.page,
         per_page: paging.per_page,
         total: stats.order_count,

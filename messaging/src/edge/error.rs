@@ -67,6 +67,13 @@ pub enum ApiError {
 impl Reject for ApiError {}
 
 impl ApiError {
+    /// A stored amount as money. One that is not (negative, more than two
+    /// places) is a broken row: a 500 that is logged, never shown as zero.
+    pub fn stored_money(amount: rust_decimal::Decimal) -> Result<crate::contract::Money, Self> {
+        crate::contract::Money::new(amount)
+            .map_err(|e| Self::internal(format!("stored amount {amount}: {}", e.0)))
+    }
+
     /// A 422 for one field.
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
         ApiError::Validation(json!({ field: message.into() }))

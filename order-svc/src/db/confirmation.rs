@@ -396,20 +396,29 @@ async fn confirm_orders(
     }
     let events: Vec<OrderConfirmed> = confirmed
         .iter()
-        .filter_map(|(saga, lines)| {
-            let order = facts.get(&saga.order_id)?;
+        .map(|(saga, lines)| {
+            let order = facts.get(&saga.order_id).ok_or_else(|| {
+                super::inconsistent(format!(
+                    "order {} of a confirmed saga is gone",
+                    saga.order_id
+                ))
+            })?;
             let units: i64 = lines.iter().map(|line| i64::from(line.quantity)).sum();
-            Some(OrderConfirmed {
+            Ok(OrderConfirmed {
                 order_id: saga.order_id,
                 saga_id: saga.id,
-                customer_id: saga.customer_id.unwrap_or_default(),
-                total: Money::new(order.total).unwrap_or(Money::ZERO),
+                customer_id: saga.customer_id.ok_or_else(|| {
+                    super::inconsistent(format!("saga {} confirmed without a customer", saga.id))
+                })?,
+                total: Money::new(order.total).map_err(|e| {
+                    super::inconsistent(format!("order {} total: {}", saga.order_id, e.0))
+                })?,
                 currency: order.currency.clone(),
                 item_count: u32::try_from(units).unwrap_or(u32::MAX),
                 placed_at: order.created_at,
             })
         })
-        .collect();
+        .collect::<sqlx::Result<_>>()?;
     let correlations: Vec<String> = events.iter().map(|e| e.saga_id.to_string()).collect();
     let queued: Vec<_> = events
         .iter()

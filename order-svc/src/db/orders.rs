@@ -479,8 +479,11 @@ pub async fn cancel(pool: &PgPool, id: Uuid) -> sqlx::Result<Cancelled> {
     let event = OrderCancelled {
         order_id: id,
         saga_id,
-        customer_id: order.customer_id.unwrap_or_default(),
-        total: Money::new(order.total).unwrap_or(Money::ZERO),
+        customer_id: order.customer_id.ok_or_else(|| {
+            super::inconsistent(format!("confirmed order {id} without a customer"))
+        })?,
+        total: Money::new(order.total)
+            .map_err(|e| super::inconsistent(format!("order {id} total: {}", e.0)))?,
         currency: order.currency.clone(),
         item_count: u32::try_from(units).unwrap_or(u32::MAX),
         placed_at: order.created_at,

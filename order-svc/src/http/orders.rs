@@ -150,7 +150,7 @@ async fn checkout(
             .ok_or_else(|| ApiError::internal("recorded order vanished"))?,
     };
     metrics::histogram!("checkout_duration_seconds").record(started.elapsed().as_secs_f64());
-    let view = OrderView::new(record.order, record.lines, Some(record.steps));
+    let view = OrderView::new(record.order, record.lines, Some(record.steps))?;
     let location = format!("/api/v1/orders/{}", view.id());
     let status = if ended {
         StatusCode::CREATED
@@ -282,7 +282,7 @@ async fn list(
     let items = rows
         .into_iter()
         .map(|(order, lines)| OrderView::new(order, lines, None))
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(warp::reply::json(&Page::new(items, paging, total)).into_response())
 }
 
@@ -294,7 +294,7 @@ async fn get(id: String, caller: Caller, state: AppState) -> Result<Response, Re
         .map_err(ApiError::from)?
         .ok_or(ApiError::NotFound("order"))?;
     caller.require_order(id, record.order.customer_id)?;
-    let view = OrderView::new(record.order, record.lines, Some(record.steps));
+    let view = OrderView::new(record.order, record.lines, Some(record.steps))?;
     Ok(warp::reply::json(&view).into_response())
 }
 

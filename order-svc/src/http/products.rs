@@ -86,7 +86,10 @@ async fn list(query: HashMap<String, String>, state: AppState) -> Result<Respons
     let (rows, total) = products::list(&state.pool, &filter, paging.limit(), paging.offset())
         .await
         .map_err(ApiError::from)?;
-    let items = rows.into_iter().map(ProductView::from).collect();
+    let items = rows
+        .into_iter()
+        .map(ProductView::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(warp::reply::json(&Page::new(items, paging, total)).into_response())
 }
 
@@ -103,7 +106,7 @@ async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
         .await
         .map_err(ApiError::from)?
         .ok_or(ApiError::NotFound("product"))?;
-    Ok(warp::reply::json(&ProductView::from(row)).into_response())
+    Ok(warp::reply::json(&ProductView::try_from(row)?).into_response())
 }
 
 async fn create(
@@ -120,7 +123,7 @@ async fn create(
         .map_err(write_error)?;
     let location = format!("/api/v1/products/{}", row.id);
     let reply = warp::reply::with_status(
-        warp::reply::json(&ProductView::from(row)),
+        warp::reply::json(&ProductView::try_from(row)?),
         StatusCode::CREATED,
     );
     Ok(warp::reply::with_header(reply, "location", location).into_response())
@@ -139,7 +142,7 @@ async fn update(
         .await
         .map_err(write_error)?
         .ok_or(ApiError::NotFound("product"))?;
-    Ok(warp::reply::json(&ProductView::from(row)).into_response())
+    Ok(warp::reply::json(&ProductView::try_from(row)?).into_response())
 }
 
 async fn retire(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {

@@ -5,16 +5,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use messaging::contract::Money;
+use messaging::{contract::Money, edge::error::ApiError};
 
 use crate::db::{
     orders::{LineRow, OrderRow, StepRow},
     products::ProductRow,
 };
-
-fn money(amount: rust_decimal::Decimal) -> Money {
-    Money::new(amount).unwrap_or(Money::ZERO)
-}
 
 /// A product.
 #[derive(Debug, Serialize)]
@@ -33,14 +29,16 @@ pub struct ProductView {
     updated_at: DateTime<Utc>,
 }
 
-impl From<ProductRow> for ProductView {
-    fn from(row: ProductRow) -> Self {
-        Self {
+impl TryFrom<ProductRow> for ProductView {
+    type Error = ApiError;
+
+    fn try_from(row: ProductRow) -> Result<Self, ApiError> {
+        Ok(Self {
             id: row.id,
             sku: row.sku,
             name: row.name,
             description: row.description,
-            price: money(row.price),
+            price: ApiError::stored_money(row.price)?,
             currency: row.currency,
             stock: row.stock,
             category: row.category,
@@ -48,7 +46,7 @@ impl From<ProductRow> for ProductView {
             active: row.active,
             created_at: row.created_at,
             updated_at: row.updated_at,
-        }
+        })
     }
 }
 
@@ -90,8 +88,12 @@ struct StepView {
 
 impl OrderView {
     /// An order with its lines and, when given, its saga timeline.
-    pub fn new(order: OrderRow, lines: Vec<LineRow>, steps: Option<Vec<StepRow>>) -> Self {
-        Self {
+    pub fn new(
+        order: OrderRow,
+        lines: Vec<LineRow>,
+        steps: Option<Vec<StepRow>>,
+    ) -> Result<Self, ApiError> {
+        Ok(Self {
             id: order.id,
             customer_id: order.customer_id,
             customer_email: order.customer_email,
@@ -99,16 +101,18 @@ impl OrderView {
             reason: order.reason,
             items: lines
                 .into_iter()
-                .map(|line| ItemView {
-                    product_id: line.product_id,
-                    sku: line.sku,
-                    name: line.name,
-                    quantity: line.quantity,
-                    unit_price: money(line.unit_price),
-                    line_total: money(line.line_total),
+                .map(|line| {
+                    Ok(ItemView {
+                        product_id: line.product_id,
+                        sku: line.sku,
+                        name: line.name,
+                        quantity: line.quantity,
+                        unit_price: ApiError::stored_money(line.unit_price)?,
+                        line_total: ApiError::stored_money(line.line_total)?,
+                    })
                 })
-                .collect(),
-            total: money(order.total),
+                .collect::<Result<_, ApiError>>()?,
+            total: ApiError::stored_money(order.total)?,
             currency: order.currency,
             created_at: order.created_at,
             updated_at: order.updated_at,
@@ -123,7 +127,7 @@ impl OrderView {
                     })
                     .collect()
             }),
-        }
+        })
     }
 
     /// The order's id.
