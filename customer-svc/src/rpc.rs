@@ -59,13 +59,10 @@ impl CreditDesk {
         if request.currency != self.currency.as_str() {
             // Credit is kept in the shop's currency: adding another would
             // make it meaningless. Permanent, so the saga compensates.
-            return Err(HandlerError::new(
-                "invalid_request",
-                format!(
-                    "credit is kept in {}; this order is in {}",
-                    self.currency, request.currency
-                ),
-            ));
+            return Err(HandlerError::invalid_request(format!(
+                "credit is kept in {}; this order is in {}",
+                self.currency, request.currency
+            )));
         }
         let reply = self
             .verifications
@@ -74,7 +71,7 @@ impl CreditDesk {
             .map_err(|error| match error {
                 BatchError::Failed(cause) => internal(cause),
                 BatchError::Stopped => {
-                    HandlerError::new("unavailable", "the customer service is shutting down")
+                    HandlerError::unavailable("the customer service is shutting down")
                 }
             })?;
         info!(%saga_id, %amount, ?reply, "verify_or_create answered");
@@ -101,10 +98,7 @@ fn internal(cause: sqlx::Error) -> HandlerError {
         return HandlerError::transient(cause);
     }
     error!(error = %cause, "credit operation failed");
-    HandlerError::new(
-        "unavailable",
-        "the customer service could not complete the request",
-    )
+    HandlerError::unavailable("the customer service could not complete the request")
 }
 
 /// The RPC routes.

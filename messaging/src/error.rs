@@ -69,7 +69,25 @@ pub enum RpcError {
     Decode(serde_json::Error),
 }
 
+/// The codes of [`HandlerError`] and [`RpcError::Remote`] that callers act
+/// on, named once: services use the constructors and predicates below, never
+/// the strings.
+pub mod codes {
+    /// The payload does not fit the method or the event: permanent.
+    pub const INVALID_REQUEST: &str = "invalid_request";
+    /// The server could not do it now (its database, shutting down).
+    pub const UNAVAILABLE: &str = "unavailable";
+    /// A fault of the handler itself.
+    pub const INTERNAL: &str = "internal";
+}
+
 impl RpcError {
+    /// True when the server refused the request as invalid: asking again
+    /// cannot help.
+    pub fn is_invalid_request(&self) -> bool {
+        matches!(self, RpcError::Remote { code, .. } if code == codes::INVALID_REQUEST)
+    }
+
     /// True when the request may not have reached a server and may be retried
     /// by an idempotent caller: no connection, or the broker did not confirm.
     pub fn is_transient(&self) -> bool {
@@ -112,17 +130,27 @@ impl HandlerError {
     pub fn transient(cause: impl std::fmt::Display) -> Self {
         Self {
             transient: true,
-            ..Self::new("unavailable", cause.to_string())
+            ..Self::unavailable(cause.to_string())
         }
     }
 
     /// The request was well formed JSON but its payload did not fit the method.
     pub fn invalid_request(message: impl Into<String>) -> Self {
-        Self::new("invalid_request", message)
+        Self::new(codes::INVALID_REQUEST, message)
+    }
+
+    /// The handler cannot do it now, and says why (not retried in place).
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(codes::UNAVAILABLE, message)
+    }
+
+    /// True for [`HandlerError::invalid_request`]: permanent.
+    pub fn is_invalid_request(&self) -> bool {
+        self.code == codes::INVALID_REQUEST
     }
 
     /// A fault of the handler itself (database down, bug); the cause is logged.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        Self::new("internal", cause.to_string())
+        Self::new(codes::INTERNAL, cause.to_string())
     }
 }

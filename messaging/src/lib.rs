@@ -63,7 +63,7 @@ pub use consumer::{ConsumerHandle, WaitingOut};
 #[cfg(feature = "amqp")]
 pub use envelope::{DeliveryMeta, Envelope, MessageMeta};
 #[cfg(feature = "amqp")]
-pub use error::{HandlerError, MessagingError, RpcError};
+pub use error::{HandlerError, MessagingError, RpcError, codes};
 #[cfg(feature = "amqp")]
 pub use events::{EventPublisher, EventSubscriber};
 #[cfg(feature = "amqp")]

@@ -138,7 +138,7 @@ async fn handle<T, F, Fut>(
                 }
             }
             metrics::counter!("events_handler_failures_total").increment(1);
-            if error.code == "invalid_request" {
+            if error.is_invalid_request() {
                 warn!(code = %error.code, message = %error.message, "event rejected as invalid: dead-lettering");
                 return dead_letter(&delivery, answer_timeout).await;
             }

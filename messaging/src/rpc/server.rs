@@ -196,7 +196,7 @@ impl ServerState {
                             .await
                             .unwrap_or_else(|_| {
                                 error!("handler panicked");
-                                Err(HandlerError::new("internal", "the handler failed"))
+                                Err(HandlerError::internal("the handler failed"))
                             });
                     match attempt {
                         Err(error) if error.transient => {

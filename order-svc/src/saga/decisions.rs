@@ -80,13 +80,11 @@ pub fn decide_verification(outcome: Result<VerifyOrCreateReply, RpcError>) -> Ve
                 after.as_millis()
             ),
         },
-        Err(RpcError::Remote { code, message }) if code == "invalid_request" => {
-            VerifyDecision::Compensate {
-                reason: RejectionReason::CustomerInvalid,
-                status: "failed",
-                detail: format!("customer-svc refused the request as invalid: {message}"),
-            }
-        }
+        Err(error) if error.is_invalid_request() => VerifyDecision::Compensate {
+            reason: RejectionReason::CustomerInvalid,
+            status: "failed",
+            detail: format!("customer-svc refused the request as invalid ({error})"),
+        },
         Err(error) => VerifyDecision::Compensate {
             reason: RejectionReason::CustomerServiceUnavailable,
             status: "failed",
@@ -156,7 +154,7 @@ mod tests {
             })));
         assert_eq!(disconnected, VerifyDecision::Retry);
         let invalid = decide_verification(Err(RpcError::Remote {
-            code: "invalid_request".into(),
+            code: messaging::codes::INVALID_REQUEST.into(),
             message: "bad email".into(),
         }));
         assert!(matches!(
@@ -167,7 +165,7 @@ mod tests {
             }
         ));
         let broken = decide_verification(Err(RpcError::Remote {
-            code: "unavailable".into(),
+            code: messaging::codes::UNAVAILABLE.into(),
             message: "db".into(),
         }));
         assert!(matches!(
