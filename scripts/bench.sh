@@ -6,10 +6,15 @@
 #                              processes, beside pgbench at 1, 16 and 64 clients
 #                              (settings: scripts/lib/bench_checkout.sh)
 #   ./scripts/bench.sh         every benchmark
-# BENCH_SECONDS sets how long each scenario runs.
+# BENCH_SECONDS sets how long each scenario runs. --yes (or ASSUME_YES=1):
+# install PostgreSQL or RabbitMQ, if missing, without asking.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/bench_checkout.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/bench_checkout.sh"
+take_yes_flag "$@"
+set -- "${ARGS[@]}"
 cd "$REPO_ROOT"
 
 what="${1:-all}"

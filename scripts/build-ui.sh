@@ -8,6 +8,7 @@
 #     wasm-opt crate, both into target/tools. Older wasm-opt builds (Debian
 #     bookworm's 108) silently break the module, so they are refused.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
@@ -35,7 +36,7 @@ fi
 find_wasm_opt() {
   local candidate version
   for candidate in "$(command -v wasm-opt || true)" "$TOOLS/node_modules/.bin/wasm-opt" "$TOOLS/bin/wasm-opt"; do
-    [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+    if [ -z "$candidate" ] || [ ! -x "$candidate" ]; then continue; fi
     version="$("$candidate" --version 2>/dev/null | grep -oE 'version [0-9]+' | grep -oE '[0-9]+' || true)"
     if [ -n "$version" ] && [ "$version" -ge 110 ]; then
       echo "$candidate"

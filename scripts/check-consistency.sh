@@ -10,6 +10,7 @@
 #   CUSTOMERS_DATABASE_URL  default postgres://checkout:checkout@PG_HOST:PG_PORT/customers
 #   SAGA_GRACE, OUTBOX_GRACE  how late is stuck (default 60s)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 

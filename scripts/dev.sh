@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole system locally, in the foreground (the README's run command):
-#   1. PostgreSQL and RabbitMQ: found, started, or installed (Debian/Ubuntu);
+#   1. PostgreSQL and RabbitMQ: found, started, or installed (Debian/Ubuntu;
+#      it asks first, unless run with --yes or ASSUME_YES=1);
 #   2. a database role and one database per service;
 #   3. both services and the UI built;
 #   4. both services started (migrations apply at start-up), demo data seeded;
@@ -9,7 +10,9 @@
 # started them; nothing else. Running it again is safe.
 # Ports: ORDER_PORT (3001), CUSTOMER_PORT (3002). Token: ADMIN_TOKEN.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+only_yes_flag "$@"
 cd "$REPO_ROOT"
 
 ORDER_PORT="${ORDER_PORT:-3001}"
@@ -41,6 +44,7 @@ trap cleanup INT TERM EXIT
 ensure_rust
 ensure_postgres
 ensure_rabbitmq
+ensure_jq # seed.sh's, asked for now rather than after the build
 management_url=""
 if command -v rabbitmq-plugins >/dev/null 2>&1 && as_root rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null 2>&1; then
   management_url="http://127.0.0.1:15672 (guest/guest)"

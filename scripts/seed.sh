@@ -5,11 +5,15 @@
 # and a few orders. Safe to run twice: what exists is left as it is (409s), the
 # customers' states are set again, and each order is placed with a fixed
 # Idempotency-Key, so a second run returns the same orders instead of new ones.
+# Every request body is written by jq and every answer read with it; jq is
+# installed with apt-get when missing (asking first, unless --yes or ASSUME_YES=1).
 #   ORDER_API     order-svc base URL     (default http://127.0.0.1:3001)
 #   CUSTOMER_API  customer-svc base URL  (default http://127.0.0.1:3002)
 #   ADMIN_TOKEN   admin bearer token     (default dev-admin-token)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+only_yes_flag "$@"
 
 ORDER_API="${ORDER_API:-http://127.0.0.1:3001}"
 CUSTOMER_API="${CUSTOMER_API:-http://127.0.0.1:3002}"
@@ -18,6 +22,7 @@ body_file="$(mktemp)"
 trap 'rm -f "$body_file"' EXIT
 
 command -v curl >/dev/null 2>&1 || die "seed.sh needs curl (Debian/Ubuntu: apt-get install curl)"
+ensure_jq
 curl -sf -o /dev/null "$ORDER_API/healthz" \
   || die "order-svc does not answer at $ORDER_API. Start the system with ./scripts/dev.sh, or set ORDER_API."
 curl -sf -o /dev/null "$CUSTOMER_API/healthz" \
@@ -32,14 +37,23 @@ call() {
   curl -s -o "$body_file" -w '%{http_code}' -X "$method" -H 'content-type: application/json' "${data[@]}" "$@" "$url"
 }
 admin() { call "$@" -H "authorization: Bearer $ADMIN_TOKEN"; }
-field() { grep -o "\"$1\":\"[^\"]*\"" "$body_file" | head -1 | cut -d'"' -f4; }
+# answer FILTER: what the jq FILTER finds in the last answer (nothing when it
+# finds nothing, or the answer is not JSON).
+answer() { jq -r "($1) // empty" "$body_file" 2>/dev/null || true; }
+# The error shape of both services: {"error": {"code", "message", ...}}.
+error_code() { answer .error.code; }
+error_message() { answer .error.message; }
+# For a query string.
+uri() { jq -rn --arg value "$1" '$value | @uri'; }
 
 # --- products ---------------------------------------------------------------
 say "products"
 while IFS='|' read -r sku name category price stock image description; do
   [ -n "$sku" ] || continue
-  body=$(printf '{"sku":"%s","name":"%s","description":"%s","price":"%s","currency":"EUR","stock":%s,"category":"%s","image_url":"/images/%s.svg"}' \
-    "$sku" "$name" "$description" "$price" "$stock" "$category" "$image")
+  body=$(jq -n --arg sku "$sku" --arg name "$name" --arg description "$description" --arg price "$price" \
+    --argjson stock "$stock" --arg category "$category" --arg image_url "/images/$image.svg" \
+    '{sku: $sku, name: $name, description: $description, price: $price, currency: "EUR",
+      stock: $stock, category: $category, image_url: $image_url}')
   case "$(admin POST "$ORDER_API/api/v1/products" "$body")" in
     201) echo "  created $sku" ;;
     409) echo "  $sku is already there" ;;
@@ -64,21 +78,24 @@ PRODUCTS
 # --- customers --------------------------------------------------------------
 say "customers"
 customer_id() {
-  [ "$(admin GET "$CUSTOMER_API/api/v1/customers?email=$1" "")" = 200 ] || die "looking up $1 failed: $(cat "$body_file")"
-  field id
+  [ "$(admin GET "$CUSTOMER_API/api/v1/customers?email=$(uri "$1")" "")" = 200 ] || die "looking up $1 failed: $(cat "$body_file")"
+  answer '.items[0].id'
 }
+# with_limit LIMIT: the JSON object on stdin, with credit_limit when LIMIT is given.
+with_limit() { jq -c --arg limit "$1" 'if $limit == "" then . else . + {credit_limit: $limit} end'; }
 ensure_customer() { # email name [credit_limit] [status]
   local email="$1" name="$2" limit="${3:-}" status="${4:-active}" body id
-  body=$(printf '{"email":"%s","name":"%s"%s}' "$email" "$name" "${limit:+,\"credit_limit\":\"$limit\"}")
+  body=$(jq -n --arg email "$email" --arg name "$name" '{email: $email, name: $name}' | with_limit "$limit")
   case "$(admin POST "$CUSTOMER_API/api/v1/customers" "$body")" in
     201) echo "  created $email" ;;
     409) echo "  $email is already there" ;;
     *) die "creating $email failed: $(cat "$body_file")" ;;
   esac
   id="$(customer_id "$email")"
-  body=$(printf '{"status":"%s"%s}' "$status" "${limit:+,\"credit_limit\":\"$limit\"}")
+  [ -n "$id" ] || die "customer $email is not found after creating it: $(cat "$body_file")"
+  body=$(jq -n --arg status "$status" '{status: $status}' | with_limit "$limit")
   [ "$(admin PATCH "$CUSTOMER_API/api/v1/customers/$id" "$body")" = 200 ] \
-    || echo "  (could not set $email to $status${limit:+, limit $limit}: $(field message))"
+    || echo "  (could not set $email to $status${limit:+, limit $limit}: $(error_message))"
 }
 ensure_customer "demo@example.com" "Demo Shopper"
 ensure_customer "vip@example.com" "Very Important Person" "20000.00"
@@ -88,40 +105,46 @@ ensure_customer "penny@example.com" "Penny Lowcredit" "25.00"
 # An account with a password, to sign in with (the UI's "Sign in").
 DEMO_ACCOUNT_EMAIL="account@example.com"
 DEMO_ACCOUNT_PASSWORD="demo-password-2026"
-body=$(printf '{"email":"%s","name":"Alex Account","password":"%s"}' "$DEMO_ACCOUNT_EMAIL" "$DEMO_ACCOUNT_PASSWORD")
+body=$(jq -n --arg email "$DEMO_ACCOUNT_EMAIL" --arg password "$DEMO_ACCOUNT_PASSWORD" \
+  '{email: $email, name: "Alex Account", password: $password}')
 case "$(call POST "$CUSTOMER_API/api/v1/customers" "$body")" in
   201) echo "  created $DEMO_ACCOUNT_EMAIL (an account: password $DEMO_ACCOUNT_PASSWORD)" ;;
   409) echo "  $DEMO_ACCOUNT_EMAIL is already there" ;;
   *) die "creating $DEMO_ACCOUNT_EMAIL failed: $(cat "$body_file")" ;;
 esac
-body=$(printf '{"email":"%s","password":"%s"}' "$DEMO_ACCOUNT_EMAIL" "$DEMO_ACCOUNT_PASSWORD")
+body=$(jq -n --arg email "$DEMO_ACCOUNT_EMAIL" --arg password "$DEMO_ACCOUNT_PASSWORD" \
+  '{email: $email, password: $password}')
 [ "$(call POST "$CUSTOMER_API/api/v1/sessions" "$body")" = 200 ] \
   || die "signing in as $DEMO_ACCOUNT_EMAIL failed: $(cat "$body_file")"
-DEMO_ACCOUNT_TOKEN="$(field access_token)"
+DEMO_ACCOUNT_TOKEN="$(answer .access_token)"
 
 # --- orders -----------------------------------------------------------------
 say "orders (each with a fixed Idempotency-Key)"
 product_id() {
-  [ "$(call GET "$ORDER_API/api/v1/products?q=$1&per_page=100")" = 200 ] || die "looking up $1 failed"
-  grep -o "\"id\":\"[^\"]*\",\"sku\":\"$1\"" "$body_file" | head -1 | cut -d'"' -f4
+  [ "$(call GET "$ORDER_API/api/v1/products?q=$(uri "$1")&per_page=100")" = 200 ] || die "looking up $1 failed"
+  jq -r --arg sku "$1" 'first(.items[] | select(.sku == $sku) | .id) // empty' "$body_file"
 }
 place_order() { # key email name sku:qty... (ORDER_TOKEN set: placed signed in)
-  local key="$1" email="$2" name="$3" items="" line sku qty id
+  local key="$1" email="$2" name="$3" items="[]" line sku qty id
   shift 3
   for line in "$@"; do
     sku="${line%%:*}" qty="${line##*:}"
     id="$(product_id "$sku")"
     [ -n "$id" ] || die "product $sku is not on sale"
-    items="$items${items:+,}{\"product_id\":\"$id\",\"quantity\":$qty}"
+    items=$(jq -c --arg id "$id" --argjson quantity "$qty" '. + [{product_id: $id, quantity: $quantity}]' <<<"$items")
   done
-  local body="{\"customer\":{\"email\":\"$email\",\"name\":\"$name\"},\"items\":[$items]}"
-  local status
+  local body
+  body=$(jq -n --arg email "$email" --arg name "$name" --argjson items "$items" \
+    '{customer: {email: $email, name: $name}, items: $items}')
+  local status reason
   local auth=()
   [ -n "${ORDER_TOKEN:-}" ] && auth=(-H "authorization: Bearer $ORDER_TOKEN")
   status="$(call POST "$ORDER_API/api/v1/orders" "$body" -H "idempotency-key: $key" "${auth[@]}")"
   case "$status" in
-    201|202) echo "  $key: $(field status)$(grep -q '"reason":"' "$body_file" && echo " ($(field reason))") — order $(field id)" ;;
-    *) echo "  $key: HTTP $status $(field code): $(field message)" ;;
+    201|202)
+      reason="$(answer .reason)"
+      echo "  $key: $(answer .status)${reason:+ ($reason)} — order $(answer .id)" ;;
+    *) echo "  $key: HTTP $status $(error_code): $(error_message)" ;;
   esac
 }
 place_order seed-order-1 demo@example.com "Demo Shopper" MUG-CLASSIC:2 BOOK-RUST:1

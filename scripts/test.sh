@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Every check and test, against real PostgreSQL and RabbitMQ and in headless
 # Chromium (the README's test command, and what .ci/run calls).
-#   ./scripts/test.sh              formatting, lints, every test
+#   ./scripts/test.sh              formatting, lints (Rust and shell), every test
 #   TEST_LOG=1 ./scripts/test.sh   ... with the services' logs in test output
+#   ./scripts/test.sh --yes        ... installing missing system packages
+#                                  without asking (so does ASSUME_YES=1, and CI=true)
+# A missing system package (PostgreSQL, RabbitMQ, Chromium, shellcheck) is
+# installed with apt-get after asking on the terminal; without a terminal and
+# without --yes it stops and says so.
 # Tests run under cargo-nextest, which ends a hung test after its bound
 # (.config/nextest.toml). It closes with the test totals (nextest's summary)
 # and with where the time went, stage by stage.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+only_yes_flag "$@"
 cd "$REPO_ROOT"
 
 # stage NAME DESCRIPTION COMMAND...: runs a stage and records how long it took.
@@ -22,9 +29,10 @@ stage() {
 report_timings() { say "time: ${TIMINGS:-nothing ran}; total ${SECONDS} s"; }
 trap report_timings EXIT
 
-infrastructure() { ensure_rust; ensure_nextest; ensure_postgres; ensure_rabbitmq; ensure_browser; }
-stage infrastructure "PostgreSQL, RabbitMQ, Chromium" infrastructure
+infrastructure() { ensure_rust; ensure_nextest; ensure_postgres; ensure_rabbitmq; ensure_browser; ensure_shellcheck; }
+stage infrastructure "PostgreSQL, RabbitMQ, Chromium, shellcheck" infrastructure
 stage fmt "cargo fmt --check" cargo fmt --all -- --check
+stage shellcheck "shellcheck (every script)" shellcheck scripts/*.sh scripts/lib/*.sh .ci/run
 stage clippy "cargo clippy (warnings are errors)" cargo clippy --workspace --all-targets --locked -- -D warnings
 stage ui "building the UI (the browser test drives it)" ./scripts/build-ui.sh
 stage "test build" "building the tests" cargo test --workspace --locked --no-run

@@ -21,7 +21,8 @@ bench_checkout() {
   local scenarios="${BENCH_SCENARIOS:-hot spread returning}" scale="${BENCH_SCALE:-64}"
   local profile="${BENCH_PROFILE:-release}"
   BENCH_BIN="$REPO_ROOT/target/$profile"
-  local run="bench_$(date +%s)_$$"
+  local run
+  run="bench_$(date +%s)_$$"
   local orders_db="orders_$run" customers_db="customers_$run" pgbench_db="pgbench_$run"
   local server="postgres://postgres@$PG_HOST:$PG_PORT"
   local logs="$REPO_ROOT/target/bench/$run"

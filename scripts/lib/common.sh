@@ -3,6 +3,9 @@
 # Order of preference for each: use a running one; else start an installed one;
 # else install it with apt-get (Debian/Ubuntu, as root or with sudo); else say
 # exactly what is missing and stop.
+# Installing a system package needs consent: --yes (take_yes_flag) or
+# ASSUME_YES=1, or CI=true; else the script asks (y/N) on a terminal, and
+# without one it stops and says how to allow it.
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export REPO_ROOT
@@ -23,9 +26,57 @@ as_root() {
   fi
 }
 
+# --yes, the option of every script that may install a system package: it
+# consents, as ASSUME_YES=1 does (exported, so the scripts it runs have it too).
+# take_yes_flag leaves the other arguments in ARGS; only_yes_flag refuses them.
+ARGS=()
+take_yes_flag() {
+  local arg
+  ARGS=()
+  for arg in "$@"; do
+    case "$arg" in
+      --yes) export ASSUME_YES=1 ;;
+      *) ARGS+=("$arg") ;;
+    esac
+  done
+}
+only_yes_flag() {
+  take_yes_flag "$@"
+  [ "${#ARGS[@]}" -eq 0 ] || die "unknown argument '${ARGS[0]}' (the only option is --yes: install missing system packages without asking)"
+}
+
+# consent_to_install COMMAND: whether the user lets this run COMMAND (an
+# apt-get line): yes with ASSUME_YES=1 or CI=true, else asked on a terminal.
+consent_to_install() {
+  case "${ASSUME_YES:-}" in 1|true|yes) return 0 ;; esac
+  if [ "${CI:-}" = true ]; then return 0; fi
+  if [ ! -t 0 ]; then
+    warn "not installing system packages without consent (no terminal to ask on): this would run
+    $1
+    Run the script again with --yes (or ASSUME_YES=1) to allow it, or install them yourself."
+    return 1
+  fi
+  local answer=""
+  say "missing system packages; this would run: $1" >&2
+  printf '    Run it now? [y/N] ' >&2
+  read -r answer || echo >&2
+  case "$answer" in
+    y|Y|yes|Yes|YES) return 0 ;;
+    *) warn "not installing them"; return 1 ;;
+  esac
+}
+
 APT_UPDATED=""
 apt_install() {
   command -v apt-get >/dev/null 2>&1 || return 1
+  local root=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || return 1
+    root="sudo "
+  fi
+  local commands="${root}apt-get install -y $*"
+  [ -n "$APT_UPDATED" ] || commands="${root}apt-get update && $commands"
+  consent_to_install "$commands" || return 1
   if [ -z "$APT_UPDATED" ]; then
     say "apt-get update"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
@@ -57,10 +108,20 @@ amqp_host_port() {
 
 pg_ready() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null || tcp_open "$PG_HOST" "$PG_PORT"; }
 
+# The versions of Debian's PostgreSQL clusters (/etc/postgresql/VERSION), one a line.
+installed_postgres_versions() {
+  local directory
+  for directory in /etc/postgresql/*/; do
+    [ -d "$directory" ] || continue
+    directory="${directory%/}"
+    echo "${directory##*/}"
+  done
+}
+
 start_installed_postgres() {
   if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
     local version
-    for version in $(ls /etc/postgresql 2>/dev/null); do
+    for version in $(installed_postgres_versions); do
       say "starting PostgreSQL $version (pg_ctlcluster)"
       as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || true
     done
@@ -123,7 +184,7 @@ stop_started_infrastructure() {
     say "stopping PostgreSQL (this script started it)"
     local version
     if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
-      for version in $(ls /etc/postgresql 2>/dev/null); do
+      for version in $(installed_postgres_versions); do
         as_root pg_ctlcluster --skip-systemctl-redirect "$version" main stop >/dev/null 2>&1 || true
       done
     else
@@ -176,6 +237,27 @@ ensure_browser() {
   apt_install chromium chromium-driver || die "the browser test needs Chromium and chromedriver.
     Debian/Ubuntu: sudo apt-get install chromium chromium-driver
     elsewhere: install both, put chromedriver on PATH, and set CHROMIUM to the browser's path."
+}
+
+# The shell linter test.sh runs over every script (shellcheck).
+ensure_shellcheck() {
+  if command -v shellcheck >/dev/null 2>&1; then
+    say "shellcheck found"
+    return 0
+  fi
+  say "installing shellcheck for the scripts' lint"
+  apt_install shellcheck || die "the scripts' lint needs shellcheck.
+    Debian/Ubuntu: sudo apt-get install shellcheck
+    elsewhere: https://github.com/koalaman/shellcheck#installing"
+}
+
+# jq, with which seed.sh writes its requests and reads the answers.
+ensure_jq() {
+  command -v jq >/dev/null 2>&1 && return 0
+  say "installing jq (seed.sh writes and reads JSON with it)"
+  apt_install jq || die "seed.sh needs jq.
+    Debian/Ubuntu: sudo apt-get install jq
+    elsewhere: https://jqlang.github.io/jq/download/"
 }
 
 ensure_rust() {
