@@ -7,9 +7,9 @@ pub mod consumers;
 pub mod db;
 pub mod domain;
 pub mod http;
-pub mod lease;
 pub mod rpc;
 mod startup;
+pub mod sweeper;
 
 pub use config::Config;
 pub use startup::Application;

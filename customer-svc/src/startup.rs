@@ -12,7 +12,7 @@ use tracing::info;
 use crate::{
     Config, consumers, db,
     http::{self, AppState, sessions::SignInGuard},
-    lease, rpc,
+    rpc, sweeper,
 };
 
 /// How often the dead-letter queues' depth is read into the metrics.
@@ -53,7 +53,7 @@ impl Application {
         let order_events =
             consumers::spawn_order_events(&broker, pool.clone(), config.events_prefetch);
         let stop_background = CancellationToken::new();
-        let sweeper = lease::spawn_sweeper(
+        let sweeper = sweeper::spawn(
             pool.clone(),
             config.lease_sweep_interval,
             config.inbox_retention,

@@ -9,7 +9,7 @@ pub mod consistency;
 pub mod db;
 pub mod domain;
 pub mod http;
-pub mod outbox;
+pub mod relay;
 pub mod saga;
 mod startup;
 

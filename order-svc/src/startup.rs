@@ -15,7 +15,7 @@ use crate::{
     Config,
     db::{self, retention::Retention},
     http::{self, AppState},
-    outbox,
+    relay,
     saga::{self, AmqpCustomerGateway, Coordinator, SagaSettings},
 };
 
@@ -70,7 +70,7 @@ impl Application {
         );
         let stop_background = CancellationToken::new();
         let background = vec![
-            outbox::spawn(
+            relay::spawn(
                 pool.clone(),
                 EventPublisher::new(&broker),
                 stop_background.clone(),

@@ -42,7 +42,7 @@ pub enum ApiError {
         /// Sentence.
         message: String,
     },
-    /// 413: the body is larger than [`super::json::BODY_LIMIT`].
+    /// 413: the body is larger than [`super::BODY_LIMIT`].
     PayloadTooLarge,
     /// 422: well formed but invalid; `details.fields` says what and why.
     Validation(Value),
@@ -116,7 +116,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!("the body must be at most {} bytes", super::json::BODY_LIMIT),
+                format!("the body must be at most {} bytes", super::BODY_LIMIT),
                 json!({}),
             ),
             ApiError::Validation(fields) => (
@@ -203,7 +203,7 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("the body must be at most {} bytes", super::json::BODY_LIMIT),
+            format!("the body must be at most {} bytes", super::BODY_LIMIT),
         )
     } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
         (

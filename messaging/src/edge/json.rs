@@ -11,8 +11,7 @@ use warp::{Filter, Rejection};
 
 use super::error::ApiError;
 
-/// Largest request body accepted, in bytes.
-pub const BODY_LIMIT: u64 = 64 * 1024;
+pub use super::BODY_LIMIT;
 
 /// A JSON body of at most [`BODY_LIMIT`] bytes, decoded into `T`.
 pub fn body<T: DeserializeOwned + Send>() -> impl Filter<Extract = (T,), Error = Rejection> + Clone

@@ -5,6 +5,10 @@
 //! `/readyz` and `/metrics`, CORS, a span per request, and logging set-up.
 //! Each service adds only its own routes.
 
+/// Largest request body accepted, in bytes (here, not in `json`, because
+/// the error shape names it too).
+pub const BODY_LIMIT: u64 = 64 * 1024;
+
 pub mod access_config;
 pub mod auth;
 pub mod batch;

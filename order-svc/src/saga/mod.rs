@@ -7,7 +7,7 @@
 //! 2 verify the customer and reserve credit (RPC); its answer, 3 reserve
 //! stock and 4 confirm with `order.confirmed` queued are one transaction,
 //! shared by every answer that arrived meanwhile (`confirmer`,
-//! `crate::db::confirmation`); 5 publish (`crate::outbox`).
+//! `crate::db::confirmation`); 5 publish (`crate::relay`).
 //! Compensation: `customer.release_credit` after a timeout at step 2 or a
 //! shortage at step 3.
 

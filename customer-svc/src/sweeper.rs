@@ -1,4 +1,4 @@
-//! Lets lapsed credit reservations go: a saga that no `order.confirmed`
+//! The periodic sweep. Lets lapsed credit reservations go: a saga that no `order.confirmed`
 //! settles within `RESERVATION_TTL` (its order-svc crashed for good, say) must
 //! not hold a customer's credit for ever. Each round also forgets inbox rows
 //! older than `INBOX_RETENTION`.
@@ -14,7 +14,7 @@ use crate::db;
 
 /// Releases lapsed reservations, and forgets inbox rows older than
 /// `inbox_retention`, every `every` until `stop`.
-pub fn spawn_sweeper(
+pub fn spawn(
     pool: PgPool,
     every: Duration,
     inbox_retention: Duration,
