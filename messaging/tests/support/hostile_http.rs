@@ -962,3 +962,32 @@ pub fn any_body() -> impl Strategy<Value = Body> {
             .prop_map(|t| Body::Bytes(t.as_bytes().to_vec())),
     ]
 }
+
+/// The paths every service serves besides its API (health, metrics, the
+/// UI's, and `extra`), with hostile query strings.
+pub fn misc_plan<S: Clone + fmt::Debug + 'static>(
+    extra: &[&'static str],
+) -> impl Strategy<Value = Plan<S>> {
+    let mut paths = vec!["healthz", "readyz", "metrics"];
+    paths.extend_from_slice(extra);
+    paths.extend(["", "index.html", "api-docs/openapi.json"]);
+    (prop::sample::select(paths), query(&["x"], &[]))
+        .prop_map(|(path, query)| Plan::get(vec![Part::Lit(path)], query))
+}
+
+/// Any method on a path from `paths`, with hostile query strings and, one
+/// time in three, a hostile body.
+pub fn wandering_plan<S: Clone + fmt::Debug + 'static>(
+    paths: impl Strategy<Value = Vec<Part<S>>>,
+) -> impl Strategy<Value = Plan<S>> {
+    (
+        method(),
+        paths,
+        query(&["page", "q"], &[]),
+        prop_oneof![2 => Just(Body::None), 1 => any_body()],
+    )
+        .prop_map(|(method, path, query, body)| Plan {
+            query,
+            ..Plan::call(&method, path).with_body(body)
+        })
+}

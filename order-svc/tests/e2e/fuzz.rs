@@ -300,29 +300,8 @@ fn any_request() -> impl Strategy<Value = Plan> {
             )
             .with_body(body)
         });
-    let misc = (
-        prop::sample::select(vec![
-            "healthz",
-            "readyz",
-            "metrics",
-            "ui-config.json",
-            "",
-            "index.html",
-            "api-docs/openapi.json",
-        ]),
-        hostile_http::query(&["x"], &[]),
-    )
-        .prop_map(|(path, query)| Plan::get(vec![Part::Lit(path)], query));
-    let wandering = (
-        hostile_http::method(),
-        wandering_path(),
-        hostile_http::query(&["page", "q"], &[]),
-        prop_oneof![2 => Just(Body::None), 1 => hostile_http::any_body()],
-    )
-        .prop_map(|(method, path, query, body)| Plan {
-            query,
-            ..Plan::call(&method, path).with_body(body)
-        });
+    let misc = hostile_http::misc_plan(&["ui-config.json"]);
+    let wandering = hostile_http::wandering_plan(wandering_path());
     prop_oneof![
         14 => product_list,
         2 => categories,
