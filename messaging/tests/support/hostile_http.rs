@@ -991,3 +991,24 @@ pub fn wandering_plan<S: Clone + fmt::Debug + 'static>(
             ..Plan::call(&method, path).with_body(body)
         })
 }
+
+/// Each route with every method, as the admin and anonymous; the methods
+/// that carry a body get the route's body, when it takes one.
+pub fn every_method<S: Clone>(routes: &[(Vec<Part<S>>, Option<J>)]) -> Vec<Plan<S>> {
+    let mut plans = Vec::new();
+    for (path, body) in routes {
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] {
+            for auth in [Auth::Admin, Auth::Anonymous] {
+                let body = match (method, body) {
+                    ("POST" | "PUT" | "PATCH", Some(body)) => Body::Json(body.clone()),
+                    _ => Body::None,
+                };
+                plans.push(Plan {
+                    auth,
+                    ..Plan::call(method, path.clone()).with_body(body)
+                });
+            }
+        }
+    }
+    plans
+}

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     checkout::{CheckoutRequest, MAX_LINES, MAX_QUANTITY},
-    product::{MAX_STOCK, ProductPatch},
+    product::{FIELDS, MAX_STOCK, ProductPatch, TEXT_FIELDS},
 };
 use messaging::edge::error::ApiError;
 
@@ -28,17 +28,6 @@ fn config() -> Config {
         ..Config::with_cases(CASES)
     }
 }
-
-const PRODUCT_FIELDS: [&str; 8] = [
-    "sku",
-    "name",
-    "description",
-    "price",
-    "currency",
-    "stock",
-    "category",
-    "image_url",
-];
 
 /// C0, DEL and C1 control characters.
 fn control_char() -> impl Strategy<Value = char> {
@@ -238,7 +227,7 @@ proptest! {
     #[test]
     fn any_product_body_is_parsed_within_bounds_or_refused_naming_fields(
         body in prop::collection::btree_map(
-            prop_oneof![prop::sample::select(PRODUCT_FIELDS.to_vec()).prop_map(str::to_owned), "[a-z_]{1,12}"],
+            prop_oneof![prop::sample::select(FIELDS.to_vec()).prop_map(str::to_owned), "[a-z_]{1,12}"],
             prop_oneof![json_value(), hostile_text().prop_map(Value::String)],
             0..10,
         ),
@@ -258,7 +247,7 @@ proptest! {
             Err(refused) => {
                 for field in named(&refused)? {
                     prop_assert!(
-                        body.contains_key(&field) || (create && PRODUCT_FIELDS.contains(&field.as_str())),
+                        body.contains_key(&field) || (create && FIELDS.contains(&field.as_str())),
                         "{} named, not in {:?}", field, body
                     );
                 }
@@ -280,7 +269,7 @@ proptest! {
     #[test]
     fn a_product_field_of_the_wrong_type_is_named(
         body in valid_product(),
-        field in prop::sample::select(PRODUCT_FIELDS.to_vec()),
+        field in prop::sample::select(FIELDS.to_vec()),
         value in neither_string_nor_number(),
         create in any::<bool>(),
     ) {
@@ -294,7 +283,7 @@ proptest! {
     #[test]
     fn a_product_text_with_a_control_character_or_overlong_is_named(
         body in valid_product(),
-        field in prop::sample::select(vec!["sku", "name", "description", "category", "currency", "image_url"]),
+        field in prop::sample::select(TEXT_FIELDS.to_vec()),
         c in control_char().prop_filter("newlines are allowed in text", |c| *c != '\n'),
         at in any::<Index>(),
         overlong in any::<bool>(),
@@ -321,7 +310,7 @@ proptest! {
     #[test]
     fn a_number_where_text_belongs_is_named(
         body in valid_product(),
-        field in prop::sample::select(vec!["sku", "name", "description", "category", "currency", "image_url"]),
+        field in prop::sample::select(TEXT_FIELDS.to_vec()),
         number in any::<i64>(),
     ) {
         let mut body = body;

@@ -55,7 +55,7 @@ pub struct ProductPatch {
 }
 
 /// The fields that are text: a JSON number there is a mistake.
-const TEXT_FIELDS: [&str; 6] = [
+pub(crate) const TEXT_FIELDS: [&str; 6] = [
     "sku",
     "name",
     "description",
@@ -64,7 +64,8 @@ const TEXT_FIELDS: [&str; 6] = [
     "image_url",
 ];
 
-const FIELDS: [&str; 8] = [
+/// Every field a product has.
+pub(crate) const FIELDS: [&str; 8] = [
     "sku",
     "name",
     "description",

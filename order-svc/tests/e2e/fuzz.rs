@@ -222,22 +222,7 @@ fn matrix() -> Vec<Plan> {
         (vec![Part::Lit("ui-config.json")], None),
         (vec![], None),
     ];
-    let mut plans = Vec::new();
-    for (path, body) in &routes {
-        for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] {
-            for auth in [hostile_http::Auth::Admin, hostile_http::Auth::Anonymous] {
-                let body = match (method, body) {
-                    ("POST" | "PUT" | "PATCH", Some(body)) => Body::Json(body.clone()),
-                    _ => Body::None,
-                };
-                plans.push(Plan {
-                    auth,
-                    ..Plan::call(method, path.clone()).with_body(body)
-                });
-            }
-        }
-    }
-    plans
+    hostile_http::every_method(&routes)
 }
 
 fn any_request() -> impl Strategy<Value = Plan> {
