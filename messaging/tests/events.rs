@@ -183,8 +183,13 @@ async fn a_full_dead_letter_queue_keeps_its_oldest_and_refuses_more() {
         )
     };
     let publisher = EventPublisher::new(&broker);
+    let dlq = format!("{queue}.dlq");
+    // One event at a time, each dead-lettered (or refused) before the next:
+    // a quorum queue learns it is over its limit just after the enqueue that
+    // crossed it, so dead letters racing in together could all be admitted.
     let mut sent = Vec::new();
-    for _ in 0..5 {
+    let mut depth = None;
+    for n in 1..=5_u32 {
         let event = Envelope::new(
             "order.confirmed",
             OrderConfirmed {
@@ -194,22 +199,25 @@ async fn a_full_dead_letter_queue_keeps_its_oldest_and_refuses_more() {
         );
         publisher.publish(&event).await.expect("confirmed");
         sent.push(event.message_id);
+        depth = Some(
+            eventually(
+                PATIENCE,
+                "the event handled and dead-lettered, or the DLQ full",
+                || async {
+                    let depths = messaging::dead_letters::read_depths(&broker, &topology)
+                        .await
+                        .ok()?;
+                    let depth = depths.into_iter().find(|d| d.queue == dlq)?;
+                    let settled = depth.full || depth.messages == i64::from(n);
+                    (*handled.lock().unwrap() == n && settled).then_some(depth)
+                },
+            )
+            .await,
+        );
     }
-
-    let dlq = format!("{queue}.dlq");
-    let depth = eventually(
-        PATIENCE,
-        "every event dead-lettered and the DLQ full",
-        || async {
-            let depths = messaging::dead_letters::read_depths(&broker, &topology)
-                .await
-                .ok()?;
-            let depth = depths.into_iter().find(|d| d.queue == dlq)?;
-            (*handled.lock().unwrap() == 5 && depth.full).then_some(depth)
-        },
-    )
-    .await;
-    // The broker admits one message past the limit before it refuses.
+    let depth = depth.expect("five events sent");
+    assert!(depth.full, "two dead letters fill the queue: {depth:?}");
+    // The broker admits the one message that crosses the limit, then refuses.
     assert!(
         depth.messages <= 3,
         "a full dead-letter queue refuses more: {depth:?}"
