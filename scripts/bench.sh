@@ -29,7 +29,7 @@ ensure_rabbitmq
 
 if [ "$what" = rpc ] || [ "$what" = all ]; then
   say "building the RPC benchmark (release)"
-  cargo build --release --locked -p messaging --example rpc_bench
+  cargo build --release --locked -p amqp --example rpc_bench
   say "running the RPC benchmark"
   ./target/release/examples/rpc_bench
 fi

@@ -2,11 +2,9 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use messaging::{
-    AmqpSettings,
-    contract::{Currency, Money},
-    edge::access_config::{self, AccessConfig},
-};
+use amqp::AmqpSettings;
+use contract::{Currency, Money};
+use edge::access_config::{self, AccessConfig};
 
 /// The service's settings.
 #[derive(Debug, Clone)]
@@ -123,7 +121,7 @@ impl Config {
                 .parse()
                 .map_err(|e| ConfigError(format!("HTTP_ADDR: {e}")))?,
             access: AccessConfig::from_lookup(&lookup).map_err(ConfigError)?,
-            cors_origins: messaging::edge::parse_origins(&get(
+            cors_origins: edge::parse_origins(&get(
                 "CORS_ORIGINS",
                 "http://127.0.0.1:3001,http://localhost:3001",
             ))
@@ -145,7 +143,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use messaging::edge::access_config::DEV_ADMIN_TOKEN;
+    use edge::access_config::DEV_ADMIN_TOKEN;
 
     #[test]
     fn it_reads_exactly_the_variables_it_declares() {

@@ -3,13 +3,11 @@
 //! arrive together are applied in one transaction (a [`Batcher`]); each is
 //! acknowledged once its batch is committed.
 
-use messaging::{
-    Broker, ConsumerHandle, DeliveryMeta, Envelope, EventSubscriber, HandlerError,
-    contract::{self, OrderCancelled, OrderConfirmed},
-    edge::{
-        batch::{BatchError, Batcher},
-        database,
-    },
+use amqp::{Broker, ConsumerHandle, DeliveryMeta, Envelope, EventSubscriber, HandlerError};
+use contract::{OrderCancelled, OrderConfirmed};
+use edge::{
+    batch::{BatchError, Batcher},
+    database,
 };
 use sqlx::PgPool;
 use tracing::{debug, error};
@@ -23,7 +21,7 @@ type HistoryWriter = Batcher<OrderEvent, Applied, sqlx::Error>;
 
 /// Starts consuming order events.
 pub fn spawn_order_events(broker: &Broker, pool: PgPool, prefetch: u16) -> ConsumerHandle {
-    let queue = contract::customer_order_events_queue(&broker.settings().namespace);
+    let queue = amqp::system::customer_order_events_queue(&broker.settings().namespace);
     let writer: HistoryWriter = Batcher::spawn("order_events", MAX_BATCH, move |batch| {
         let pool = pool.clone();
         async move { history::apply_all(&pool, &batch).await }

@@ -4,7 +4,7 @@
 //! library, so that tests start the service exactly as production does.
 
 use customer_svc::{Application, Config};
-use messaging::edge::telemetry;
+use edge::telemetry;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -12,7 +12,7 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     if std::env::args().nth(1).as_deref() == Some("healthcheck") {
         // For container health checks: exit 0 when this service answers /healthz.
-        let healthy = messaging::edge::health::answers_locally(config.http_addr);
+        let healthy = edge::health::answers_locally(config.http_addr);
         std::process::exit(if healthy { 0 } else { 1 });
     }
     telemetry::init(&config.log_format);

@@ -7,16 +7,14 @@
 
 use std::{sync::Arc, time::Duration};
 
-use messaging::{
-    Broker, ConsumerHandle, HandlerError, RpcRouter, RpcServer,
-    contract::{
-        self, Currency, Money, ReleaseCreditReply, ReleaseCreditRequest, VerifyOrCreateReply,
-        VerifyOrCreateRequest,
-    },
-    edge::{
-        batch::{BatchError, Batcher},
-        database,
-    },
+use amqp::{Broker, ConsumerHandle, HandlerError, RpcRouter, RpcServer};
+use contract::{
+    Currency, Money, ReleaseCreditReply, ReleaseCreditRequest, VerifyOrCreateReply,
+    VerifyOrCreateRequest,
+};
+use edge::{
+    batch::{BatchError, Batcher},
+    database,
 };
 use sqlx::PgPool;
 use tracing::{error, info};
@@ -118,6 +116,6 @@ pub fn router(desk: CreditDesk) -> RpcRouter {
 
 /// Starts serving the customer RPC queue.
 pub fn serve(broker: &Broker, desk: CreditDesk, prefetch: u16) -> ConsumerHandle {
-    let queue = contract::customer_rpc_queue(&broker.settings().namespace);
+    let queue = amqp::system::customer_rpc_queue(&broker.settings().namespace);
     RpcServer::spawn(broker, &queue, prefetch, router(desk))
 }

@@ -3,7 +3,8 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use messaging::{Broker, ConsumerHandle, contract, edge::HttpServer};
+use amqp::{Broker, ConsumerHandle};
+use edge::HttpServer;
 use sqlx::PgPool;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -40,7 +41,7 @@ impl Application {
         crate::domain::password::prepare().await;
         let pool: PgPool =
             db::connect_and_migrate(&config.database_url, config.database_max_connections).await?;
-        let topology = contract::system_topology(&config.amqp.namespace);
+        let topology = amqp::system::topology(&config.amqp.namespace);
         let broker = Broker::start(config.amqp.clone(), topology.clone());
 
         let desk = rpc::CreditDesk::new(
@@ -59,7 +60,7 @@ impl Application {
             config.inbox_retention,
             stop_background.clone(),
         );
-        let dead_letter_watch = messaging::dead_letters::spawn_watch(
+        let dead_letter_watch = amqp::dead_letters::spawn_watch(
             &broker,
             &topology,
             DEAD_LETTER_WATCH_INTERVAL,
@@ -68,7 +69,7 @@ impl Application {
 
         let listener = TcpListener::bind(config.http_addr).await?;
         let address = listener.local_addr()?;
-        messaging::edge::metrics::handle();
+        edge::metrics::handle();
         Ok(Self {
             listener,
             address,

@@ -145,15 +145,13 @@ async fn main() -> anyhow::Result<()> {
 /// Deletes the benchmark's topology (the services leave it for the next
 /// instance, as they should).
 async fn teardown(namespace: &str) -> anyhow::Result<()> {
-    use messaging::lapin::{Connection, ConnectionProperties};
-    let namespace = messaging::Namespace::parse(namespace).map_err(anyhow::Error::msg)?;
-    let url = std::env::var("AMQP_URL")
-        .unwrap_or_else(|_| messaging::AmqpSettings::DEFAULT_URL.to_owned());
+    use amqp::lapin::{Connection, ConnectionProperties};
+    let namespace = amqp::Namespace::parse(namespace).map_err(anyhow::Error::msg)?;
+    let url =
+        std::env::var("AMQP_URL").unwrap_or_else(|_| amqp::AmqpSettings::DEFAULT_URL.to_owned());
     let connection = Connection::connect(&url, ConnectionProperties::default()).await?;
     let channel = connection.create_channel().await?;
-    messaging::contract::system_topology(&namespace)
-        .delete(&channel)
-        .await?;
+    amqp::system::topology(&namespace).delete(&channel).await?;
     connection.close(200, "benchmark done".into()).await?;
     Ok(())
 }

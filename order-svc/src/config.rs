@@ -2,11 +2,9 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use messaging::{
-    AmqpSettings,
-    contract::Currency,
-    edge::access_config::{self, AccessConfig},
-};
+use amqp::AmqpSettings;
+use contract::Currency;
+use edge::access_config::{self, AccessConfig};
 
 /// The service's settings.
 #[derive(Debug, Clone)]
@@ -165,7 +163,7 @@ impl Config {
             access: AccessConfig::from_lookup(&lookup).map_err(ConfigError)?,
             ui_dir: PathBuf::from(get("UI_DIR", "ui/dist")),
             customer_api_url: get("CUSTOMER_API_URL", "http://127.0.0.1:3002"),
-            cors_origins: messaging::edge::parse_origins(&get("CORS_ORIGINS", ""))
+            cors_origins: edge::parse_origins(&get("CORS_ORIGINS", ""))
                 .map_err(|e| ConfigError(format!("CORS_ORIGINS: {e}")))?,
             saga_lease,
             recovery_interval: duration("RECOVERY_INTERVAL", "5s")?,
@@ -193,7 +191,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use messaging::edge::access_config::DEV_ADMIN_TOKEN;
+    use edge::access_config::DEV_ADMIN_TOKEN;
 
     #[test]
     fn it_reads_exactly_the_variables_it_declares() {

@@ -3,7 +3,7 @@
 //! instance (for container health checks). Everything else lives in the
 //! library, so that tests start the service exactly as production does.
 
-use messaging::edge::telemetry;
+use edge::telemetry;
 use order_svc::{Application, Config};
 
 #[tokio::main]
@@ -12,7 +12,7 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     if std::env::args().nth(1).as_deref() == Some("healthcheck") {
         // For container health checks: exit 0 when this service answers /healthz.
-        let healthy = messaging::edge::health::answers_locally(config.http_addr);
+        let healthy = edge::health::answers_locally(config.http_addr);
         std::process::exit(if healthy { 0 } else { 1 });
     }
     telemetry::init(&config.log_format);

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use messaging::{Envelope, EventPublisher};
+use amqp::{Envelope, EventPublisher};
 use sqlx::{PgPool, postgres::PgListener};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;

@@ -3,10 +3,8 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
-use messaging::{
-    Broker, EventPublisher, RpcClient, contract,
-    edge::{HttpServer, rate_limit::PerClientLimit},
-};
+use amqp::{Broker, EventPublisher, RpcClient};
+use edge::{HttpServer, rate_limit::PerClientLimit};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -53,7 +51,7 @@ impl Application {
         }
         let pool =
             db::connect_and_migrate(&config.database_url, config.database_max_connections).await?;
-        let topology = contract::system_topology(&config.amqp.namespace);
+        let topology = amqp::system::topology(&config.amqp.namespace);
         let broker = Broker::start(config.amqp.clone(), topology);
         let rpc = RpcClient::start(&broker);
         let gateway = AmqpCustomerGateway::new(rpc.clone(), &config.amqp.namespace);
@@ -88,7 +86,7 @@ impl Application {
             ),
         ];
         let address = listener.local_addr()?;
-        messaging::edge::metrics::handle();
+        edge::metrics::handle();
         Ok(Self {
             listener,
             address,

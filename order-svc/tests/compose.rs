@@ -328,12 +328,11 @@ fn the_composed_services_run_in_production_and_refuse_the_example_placeholders()
     for name in ["order-svc", "customer-svc"] {
         let given = environment(service(&compose, name));
         assert_eq!(given["APP_ENV"], "production", "{name} runs as production");
-        let refused =
-            messaging::edge::access_config::AccessConfig::from_lookup(|variable| match variable {
-                "APP_ENV" => Some("production".to_owned()),
-                "ADMIN_TOKEN" | "ACCESS_TOKEN_SECRET" => example.get(variable).cloned(),
-                _ => None,
-            });
+        let refused = edge::access_config::AccessConfig::from_lookup(|variable| match variable {
+            "APP_ENV" => Some("production".to_owned()),
+            "ADMIN_TOKEN" | "ACCESS_TOKEN_SECRET" => example.get(variable).cloned(),
+            _ => None,
+        });
         assert!(
             refused.is_err(),
             "{name} would start with .env.example's placeholders"

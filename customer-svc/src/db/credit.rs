@@ -23,9 +23,7 @@ use sqlx::{FromRow, PgConnection, PgPool};
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use messaging::contract::{
-    Money, OrderConfirmed, RefusalReason, VerifyOrCreateReply, VerifyOrCreateRequest,
-};
+use contract::{Money, OrderConfirmed, RefusalReason, VerifyOrCreateReply, VerifyOrCreateRequest};
 
 /// Attempts of a transaction that lost a race before giving up.
 const RACE_ATTEMPTS: u32 = 5;

@@ -11,7 +11,7 @@ use sqlx::{FromRow, PgConnection, PgPool};
 use tracing::warn;
 use uuid::Uuid;
 
-use messaging::contract::{ORDER_CANCELLED, ORDER_CONFIRMED, OrderCancelled, OrderConfirmed};
+use contract::{ORDER_CANCELLED, ORDER_CONFIRMED, OrderCancelled, OrderConfirmed};
 
 use super::{credit, inbox};
 

@@ -13,7 +13,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/cus
 
 /// Connects (retrying while the database starts) and applies the migrations.
 pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
-    Ok(messaging::edge::database::connect_and_migrate(url, max_connections, &MIGRATOR).await?)
+    Ok(edge::database::connect_and_migrate(url, max_connections, &MIGRATOR).await?)
 }
 
-pub use messaging::edge::database::{like_pattern, lost_a_race, snapshot, violates};
+pub use edge::database::{like_pattern, lost_a_race, snapshot, violates};

@@ -6,7 +6,7 @@ mod customer;
 pub mod password;
 mod requests;
 
+pub use contract::{Email, Money, PersonName, ValueError};
 pub use customer::{CreditLimit, CustomerStatus};
-pub use messaging::contract::{Email, Money, PersonName, ValueError};
 pub use password::Password;
 pub use requests::{CustomerChanges, NewCustomer};

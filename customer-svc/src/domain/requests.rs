@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use messaging::edge::{error::ApiError, fields::FieldErrors};
+use edge::{error::ApiError, fields::FieldErrors};
 
 use super::{CreditLimit, CustomerStatus, Email, Password, PersonName};
 

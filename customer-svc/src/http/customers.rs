@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
 
-use messaging::edge::{
+use edge::{
     self,
     auth::Caller,
     error::ApiError,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 use warp::{Filter, Rejection, Reply, reply::Response};
 
-use messaging::edge::{auth::Caller, error::ApiError, paging::Paging};
+use edge::{auth::Caller, error::ApiError, paging::Paging};
 
 use super::{AppState, caller, with_state};
 use crate::{
@@ -60,7 +60,7 @@ async fn order_history(
     query: HashMap<String, String>,
     state: AppState,
 ) -> Result<Response, Rejection> {
-    let customer_id = messaging::edge::path_id(&id)?;
+    let customer_id = edge::path_id(&id)?;
     caller.require_customer(customer_id)?;
     let paging = Paging::from_query(&query)?;
     customers::get(&state.pool, customer_id)

@@ -7,13 +7,8 @@ pub mod sessions;
 
 use std::sync::Arc;
 
-use messaging::{
-    Broker,
-    edge::{
-        self,
-        auth::{Access, Caller},
-    },
-};
+use amqp::Broker;
+use edge::auth::{Access, Caller};
 use sqlx::PgPool;
 use warp::{Filter, Rejection, filters::BoxedFilter, reply::Response};
 
@@ -33,7 +28,7 @@ pub struct AppState {
     /// Sign-in attempts per account and per client.
     pub sign_in: sessions::SignInGuard,
     /// Order events waiting out a failure (for `/readyz`).
-    pub order_events_waiting: messaging::WaitingOut,
+    pub order_events_waiting: amqp::WaitingOut,
 }
 
 /// Passes the state to a handler.

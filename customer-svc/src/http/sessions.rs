@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 use warp::{Filter, Rejection, Reply, reply::Response};
 
-use messaging::edge::{
+use edge::{
     client::{TrustedProxies, client_ip},
     error::ApiError,
     fields::FieldErrors,

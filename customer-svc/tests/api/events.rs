@@ -1,7 +1,7 @@
 //! The order history, kept from events: exactly once, in any order.
 
 use chrono::{TimeZone, Utc};
-use messaging::contract::{self, Money, OrderCancelled, OrderConfirmed, VerifyOrCreateReply};
+use contract::{self, Money, OrderCancelled, OrderConfirmed, VerifyOrCreateReply};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -272,7 +272,7 @@ async fn an_event_waits_out_a_database_outage_and_is_never_dead_lettered() {
     assert_eq!(body["stats"]["total_spent"], "40.00");
     let dlq = format!(
         "{}.dlq",
-        contract::customer_order_events_queue(&app.namespace)
+        amqp::system::customer_order_events_queue(&app.namespace)
     );
     assert_eq!(app.queue_length(&dlq).await, 0, "nothing dead-lettered");
     assert_eq!(app.credit_available("outage@example.com").await, "4960.00");
@@ -348,7 +348,7 @@ async fn a_confirmed_order_is_charged_even_past_the_limit_and_the_overdraft_show
         matches!(
             refused,
             VerifyOrCreateReply::Refused {
-                reason: messaging::contract::RefusalReason::CreditLimitExceeded,
+                reason: contract::RefusalReason::CreditLimitExceeded,
                 ..
             }
         ),

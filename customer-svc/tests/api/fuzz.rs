@@ -15,13 +15,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use messaging::edge::tokens::AccessTokens;
+use edge::tokens::AccessTokens;
 use proptest::{prelude::*, sample::Index};
 use reqwest::Method;
 use uuid::Uuid;
 
-#[path = "../../../messaging/tests/support/hostile_http.rs"]
-mod hostile_http;
+use testkit::hostile_http;
 
 use crate::helpers::*;
 use hostile_http::{Answer, Body, J, Part, Sent};

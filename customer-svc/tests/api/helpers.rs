@@ -3,22 +3,21 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use customer_svc::{Application, Config};
-use messaging::{
+use amqp::{
     AmqpSettings, Broker, CallOptions, Envelope, EventPublisher, MessageMeta, RpcClient, RpcError,
-    contract::{
-        self, Email, Money, PersonName, ReleaseCreditReply, ReleaseCreditRequest,
-        VerifyOrCreateReply, VerifyOrCreateRequest,
-    },
-    edge::test_database::TestDatabase,
-    testing::TestNamespace,
 };
+use contract::{
+    Email, Money, PersonName, ReleaseCreditReply, ReleaseCreditRequest, VerifyOrCreateReply,
+    VerifyOrCreateRequest,
+};
+use customer_svc::{Application, Config};
 use serde_json::Value;
+use testkit::{TestNamespace, database::TestDatabase};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-pub use messaging::testing::{PATIENCE, amqp_url, eventually};
+pub use testkit::{PATIENCE, amqp_url, eventually};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 /// The service's access-token secret in tests (tests mint tokens with it).
@@ -61,11 +60,9 @@ impl TestApp {
 
     /// Starts the service reaching its database through a proxy the test
     /// can close (an outage), and returns both.
-    pub async fn spawn_behind_database_proxy() -> (Self, messaging::testing::proxy::TcpProxy) {
-        let proxy = messaging::testing::proxy::TcpProxy::start(host_and_port(
-            &messaging::edge::test_database::admin_url(),
-        ))
-        .await;
+    pub async fn spawn_behind_database_proxy() -> (Self, testkit::proxy::TcpProxy) {
+        let proxy =
+            testkit::proxy::TcpProxy::start(host_and_port(&testkit::database::admin_url())).await;
         let through = format!("127.0.0.1:{}", proxy.port());
         let app =
             Self::spawn_configured(&[], |url| url.replacen(&host_and_port(url), &through, 1)).await;
@@ -79,14 +76,14 @@ impl TestApp {
         overrides: &[(&str, &str)],
         database_url_for: impl FnOnce(&str) -> String,
     ) -> Self {
-        messaging::edge::telemetry::init_for_tests();
+        edge::telemetry::init_for_tests();
         let database = TestDatabase::create("customers_test")
             .await
             .expect("PostgreSQL reachable (DATABASE_ADMIN_URL)");
         let database_url = database.url().to_owned();
         let service_database_url = database_url_for(&database_url);
         let mut namespace = TestNamespace::new();
-        namespace.deletes(&contract::system_topology(&namespace));
+        namespace.deletes(&amqp::system::topology(&namespace));
 
         let mut env: HashMap<&str, String> = HashMap::from([
             ("DATABASE_URL", service_database_url),
@@ -116,7 +113,7 @@ impl TestApp {
 
         let mut settings = AmqpSettings::new(amqp_url(), namespace.clone(), "test-client");
         settings.queue_expiry = Some(Duration::from_secs(120));
-        let broker = Broker::start(settings, contract::system_topology(&namespace));
+        let broker = Broker::start(settings, amqp::system::topology(&namespace));
         broker.wait_ready(PATIENCE).await.expect("broker reachable");
         let rpc = RpcClient::start(&broker);
         let events = EventPublisher::new(&broker);
@@ -277,7 +274,7 @@ impl TestApp {
     ) -> Result<VerifyOrCreateReply, RpcError> {
         self.rpc
             .call(
-                &contract::customer_rpc_queue(&self.namespace),
+                &amqp::system::customer_rpc_queue(&self.namespace),
                 contract::CUSTOMER_VERIFY_OR_CREATE,
                 request,
                 CallOptions::timeout(RPC_TIMEOUT),
@@ -288,7 +285,7 @@ impl TestApp {
     pub async fn release_credit(&self, saga_id: Uuid) -> ReleaseCreditReply {
         self.rpc
             .call(
-                &contract::customer_rpc_queue(&self.namespace),
+                &amqp::system::customer_rpc_queue(&self.namespace),
                 contract::CUSTOMER_RELEASE_CREDIT,
                 &ReleaseCreditRequest { saga_id },
                 CallOptions::timeout(RPC_TIMEOUT),
@@ -328,7 +325,7 @@ impl TestApp {
 
     /// Messages waiting in `queue` (a passive declare on a connection of the test's own).
     pub async fn queue_length(&self, queue: &str) -> u32 {
-        use messaging::lapin::{Connection, ConnectionProperties, options::QueueDeclareOptions};
+        use amqp::lapin::{Connection, ConnectionProperties, options::QueueDeclareOptions};
         let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
             .await
             .expect("broker reachable");

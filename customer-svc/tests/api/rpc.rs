@@ -2,14 +2,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use messaging::{
-    contract::{self, RefusalReason, VerifyOrCreateReply},
-    lapin::{
-        BasicProperties, Connection, ConnectionProperties,
-        options::BasicPublishOptions,
-        types::{AMQPValue, FieldTable},
-    },
+use amqp::lapin::{
+    BasicProperties, Connection, ConnectionProperties,
+    options::BasicPublishOptions,
+    types::{AMQPValue, FieldTable},
 };
+use contract::{RefusalReason, VerifyOrCreateReply};
 use uuid::Uuid;
 
 use crate::helpers::*;
@@ -95,7 +93,7 @@ async fn an_amount_in_another_currency_than_the_shops_is_refused_as_invalid() {
     let refused = app.verify_or_create_request(&request).await;
 
     match refused {
-        Err(messaging::RpcError::Remote { code, message }) => {
+        Err(amqp::RpcError::Remote { code, message }) => {
             assert_eq!(code, "invalid_request");
             assert!(
                 message.contains("EUR") && message.contains("USD"),
@@ -218,10 +216,7 @@ async fn concurrent_sagas_of_one_customer_never_hold_more_than_its_limit() {
         match reply.unwrap() {
             VerifyOrCreateReply::Reserved { .. } => reserved += 1,
             VerifyOrCreateReply::Refused { reason, .. } => {
-                assert_eq!(
-                    reason,
-                    messaging::contract::RefusalReason::CreditLimitExceeded
-                )
+                assert_eq!(reason, contract::RefusalReason::CreditLimitExceeded)
             }
         }
     }
@@ -286,7 +281,7 @@ async fn a_release_that_overtakes_its_reserve_fences_it() {
 async fn a_request_past_its_deadline_is_dropped_without_side_effects() {
     let app = TestApp::spawn_with(&[("RPC_PREFETCH", "1")]).await;
     let connection = Connection::connect(
-        &std::env::var("AMQP_URL").unwrap_or_else(|_| messaging::AmqpSettings::DEFAULT_URL.into()),
+        &std::env::var("AMQP_URL").unwrap_or_else(|_| amqp::AmqpSettings::DEFAULT_URL.into()),
         ConnectionProperties::default(),
     )
     .await
@@ -308,7 +303,9 @@ async fn a_request_past_its_deadline_is_dropped_without_side_effects() {
     channel
         .basic_publish(
             "".into(),
-            contract::customer_rpc_queue(&app.namespace).as_str().into(),
+            amqp::system::customer_rpc_queue(&app.namespace)
+                .as_str()
+                .into(),
             BasicPublishOptions::default(),
             stale.to_string().as_bytes(),
             BasicProperties::default()
@@ -351,11 +348,11 @@ async fn a_reservation_no_confirmation_settles_lapses_after_its_ttl() {
     };
     app.publish(
         contract::ORDER_CONFIRMED,
-        messaging::contract::OrderConfirmed {
+        contract::OrderConfirmed {
             order_id: Uuid::new_v4(),
             saga_id: settled,
             customer_id,
-            total: messaging::contract::Money::parse("30.00").unwrap(),
+            total: contract::Money::parse("30.00").unwrap(),
             currency: "EUR".into(),
             item_count: 1,
             placed_at: chrono::Utc::now(),
@@ -409,10 +406,7 @@ async fn a_request_waits_out_a_database_outage_while_its_caller_waits() {
     );
 
     assert!(
-        matches!(
-            answer,
-            Ok(messaging::contract::VerifyOrCreateReply::Reserved { .. })
-        ),
+        matches!(answer, Ok(contract::VerifyOrCreateReply::Reserved { .. })),
         "answered once the database was back: {answer:?}"
     );
     assert_eq!(app.credit_available("patient@example.com").await, "4988.00");

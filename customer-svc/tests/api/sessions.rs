@@ -3,10 +3,8 @@
 
 use std::time::Duration;
 
-use messaging::{
-    contract::{RefusalReason, VerifyOrCreateReply},
-    edge::tokens::AccessTokens,
-};
+use contract::{RefusalReason, VerifyOrCreateReply};
+use edge::tokens::AccessTokens;
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
@@ -495,7 +493,5 @@ async fn a_guest_naming_an_accounts_email_is_refused_and_nothing_is_held() {
 
 #[test]
 fn in_production_the_binary_refuses_documented_secrets_and_says_which() {
-    messaging::testing::assert_production_refuses_documented_secrets(env!(
-        "CARGO_BIN_EXE_customer-svc"
-    ));
+    testkit::assert_production_refuses_documented_secrets(env!("CARGO_BIN_EXE_customer-svc"));
 }

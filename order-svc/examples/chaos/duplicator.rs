@@ -5,8 +5,7 @@
 //! properties (correlation id, reply-to, message id, headers), marked only by
 //! one header so that it does not copy its own copies.
 
-use futures_util::StreamExt;
-use messaging::lapin::{
+use amqp::lapin::{
     BasicProperties, Connection, ConnectionProperties,
     options::{
         BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions,
@@ -14,6 +13,7 @@ use messaging::lapin::{
     },
     types::{AMQPValue, FieldTable, ShortString},
 };
+use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 

@@ -7,9 +7,9 @@
 use std::{collections::HashMap, path::PathBuf, process::Stdio, time::Duration};
 
 use anyhow::{Context, bail};
-use messaging::testing::proxy::TcpProxy;
 use serde_json::{Value, json};
 use sqlx::PgPool;
+use testkit::proxy::TcpProxy;
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 

@@ -20,7 +20,7 @@ use rust_decimal::Decimal;
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use messaging::contract::{self, Money, OrderConfirmed};
+use contract::{self, Money, OrderConfirmed};
 
 use super::{
     orders::{self, OrderRecord},

@@ -10,7 +10,7 @@ pub mod sagas;
 
 use sqlx::PgPool;
 
-pub use messaging::edge::database::{like_pattern, lost_a_race, snapshot, violates};
+pub use edge::database::{like_pattern, lost_a_race, snapshot, violates};
 
 /// A row that breaks what the schema and the saga promise (a confirmed
 /// order without its customer, a total that is not an amount): an error
@@ -24,5 +24,5 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/ord
 
 /// Connects (retrying while the database starts) and applies the migrations.
 pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
-    Ok(messaging::edge::database::connect_and_migrate(url, max_connections, &MIGRATOR).await?)
+    Ok(edge::database::connect_and_migrate(url, max_connections, &MIGRATOR).await?)
 }

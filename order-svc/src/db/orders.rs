@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use messaging::contract::{self, Money, OrderCancelled};
+use contract::{self, Money, OrderCancelled};
 
 use super::{
     outbox,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use messaging::{Envelope, MessageMeta};
+use amqp::{Envelope, MessageMeta};
 
 /// Queues an event inside `tx` (see [`insert_all`]); returns its message id.
 pub async fn insert<T: Serialize>(

@@ -7,10 +7,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use messaging::{
-    contract::{Currency, Money},
-    edge::{error::ApiError, fields::FieldErrors},
-};
+use contract::{Currency, Money};
+use edge::{error::ApiError, fields::FieldErrors};
 
 use super::{Email, PersonName};
 

@@ -8,4 +8,4 @@ pub mod order;
 mod parsing_props;
 pub mod product;
 
-pub use messaging::contract::{Email, Money, PersonName, ValueError};
+pub use contract::{Email, Money, PersonName, ValueError};

@@ -16,7 +16,7 @@ use super::{
     checkout::{CheckoutRequest, MAX_LINES, MAX_QUANTITY},
     product::{FIELDS, MAX_STOCK, ProductPatch, TEXT_FIELDS},
 };
-use messaging::edge::error::ApiError;
+use edge::error::ApiError;
 
 /// Inputs each property tries.
 const CASES: u32 = 512;

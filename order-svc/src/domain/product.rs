@@ -2,10 +2,8 @@
 
 use serde_json::{Map, Value};
 
-use messaging::{
-    contract::Currency,
-    edge::{error::ApiError, fields::FieldErrors},
-};
+use contract::Currency;
+use edge::{error::ApiError, fields::FieldErrors};
 
 use super::{Money, ValueError};
 

@@ -9,13 +9,8 @@ mod views;
 
 use std::sync::Arc;
 
-use messaging::{
-    Broker,
-    edge::{
-        self,
-        auth::{Access, Caller},
-    },
-};
+use amqp::Broker;
+use edge::auth::{Access, Caller};
 use sqlx::PgPool;
 use warp::{Filter, Rejection, filters::BoxedFilter, reply::Response};
 

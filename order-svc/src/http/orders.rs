@@ -10,14 +10,12 @@ use tokio::time::Instant;
 use uuid::Uuid;
 use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
 
-use messaging::{
-    contract::VerifyOrCreateRequest,
-    edge::{
-        auth::Caller,
-        error::ApiError,
-        json,
-        paging::{Page, Paging},
-    },
+use contract::VerifyOrCreateRequest;
+use edge::{
+    auth::Caller,
+    error::ApiError,
+    json,
+    paging::{Page, Paging},
 };
 
 use super::{AppState, caller, views::OrderView, with_state};
@@ -287,7 +285,7 @@ async fn list(
 }
 
 async fn get(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
-    let id = messaging::edge::path_id(&id)?;
+    let id = edge::path_id(&id)?;
     caller.require_token()?;
     let record = orders::get(&state.pool, id)
         .await
@@ -299,7 +297,7 @@ async fn get(id: String, caller: Caller, state: AppState) -> Result<Response, Re
 }
 
 async fn cancel(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
-    let id = messaging::edge::path_id(&id)?;
+    let id = edge::path_id(&id)?;
     caller.require_token()?;
     let owner = orders::owner_of(&state.pool, id)
         .await

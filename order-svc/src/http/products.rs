@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
 
-use messaging::edge::{
+use edge::{
     auth::Caller,
     error::ApiError,
     fields::search_text,
@@ -101,7 +101,7 @@ async fn categories(state: AppState) -> Result<Response, Rejection> {
 }
 
 async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
-    let id = messaging::edge::path_id(&id)?;
+    let id = edge::path_id(&id)?;
     let row = products::get(&state.pool, id)
         .await
         .map_err(ApiError::from)?
@@ -136,7 +136,7 @@ async fn update(
     state: AppState,
 ) -> Result<Response, Rejection> {
     caller.require_admin()?;
-    let id = messaging::edge::path_id(&id)?;
+    let id = edge::path_id(&id)?;
     let patch = ProductPatch::parse(&body, false)?.sold_in(&state.config.shop_currency)?;
     let row = products::update(&state.pool, id, &patch)
         .await
@@ -147,7 +147,7 @@ async fn update(
 
 async fn retire(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     caller.require_admin()?;
-    let id = messaging::edge::path_id(&id)?;
+    let id = edge::path_id(&id)?;
     if !products::retire(&state.pool, id)
         .await
         .map_err(ApiError::from)?

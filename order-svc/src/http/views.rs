@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use messaging::{contract::Money, edge::error::ApiError};
+use contract::Money;
+use edge::error::ApiError;
 
 use crate::db::{
     orders::{LineRow, OrderRow, StepRow},

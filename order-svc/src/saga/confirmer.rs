@@ -8,7 +8,7 @@
 //! instead of once per order. A batch that fails as a whole (one bad saga
 //! must not sink the others) is retried saga by saga.
 
-use messaging::edge::batch::{BatchError, Batcher};
+use edge::batch::{BatchError, Batcher};
 use sqlx::PgPool;
 
 use crate::db::confirmation::{self, Confirmation, Verified};

@@ -16,7 +16,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::{Instrument, error, info, info_span, warn};
 use uuid::Uuid;
 
-use messaging::contract::{Currency, Email, Money, PersonName, VerifyOrCreateRequest};
+use contract::{Currency, Email, Money, PersonName, VerifyOrCreateRequest};
 
 use super::{
     confirmer::Confirmer,
@@ -255,7 +255,7 @@ impl Coordinator {
         let decision = loop {
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
             let outcome = if remaining.is_zero() {
-                Err(messaging::RpcError::Timeout(settings.rpc_timeout))
+                Err(amqp::RpcError::Timeout(settings.rpc_timeout))
             } else {
                 self.inner
                     .customers

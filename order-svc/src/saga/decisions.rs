@@ -3,10 +3,8 @@
 
 use uuid::Uuid;
 
-use messaging::{
-    RpcError,
-    contract::{RefusalReason, VerifyOrCreateReply},
-};
+use amqp::RpcError;
+use contract::{RefusalReason, VerifyOrCreateReply};
 
 use crate::domain::order::RejectionReason;
 
@@ -97,7 +95,7 @@ pub fn decide_verification(outcome: Result<VerifyOrCreateReply, RpcError>) -> Ve
 mod tests {
     use std::time::Duration;
 
-    use messaging::MessagingError;
+    use amqp::MessagingError;
 
     use super::*;
 
@@ -154,7 +152,7 @@ mod tests {
             })));
         assert_eq!(disconnected, VerifyDecision::Retry);
         let invalid = decide_verification(Err(RpcError::Remote {
-            code: messaging::codes::INVALID_REQUEST.into(),
+            code: amqp::codes::INVALID_REQUEST.into(),
             message: "bad email".into(),
         }));
         assert!(matches!(
@@ -165,7 +163,7 @@ mod tests {
             }
         ));
         let broken = decide_verification(Err(RpcError::Remote {
-            code: messaging::codes::UNAVAILABLE.into(),
+            code: amqp::codes::UNAVAILABLE.into(),
             message: "db".into(),
         }));
         assert!(matches!(

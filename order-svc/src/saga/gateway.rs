@@ -6,11 +6,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
-use messaging::{
-    CallOptions, MessageMeta, RpcClient, RpcError,
-    contract::{
-        self, ReleaseCreditReply, ReleaseCreditRequest, VerifyOrCreateReply, VerifyOrCreateRequest,
-    },
+use amqp::{CallOptions, MessageMeta, RpcClient, RpcError};
+use contract::{
+    ReleaseCreditReply, ReleaseCreditRequest, VerifyOrCreateReply, VerifyOrCreateRequest,
 };
 
 /// customer-svc's side of the saga.
@@ -38,10 +36,10 @@ pub struct AmqpCustomerGateway {
 
 impl AmqpCustomerGateway {
     /// Calls through `client` to the customer RPC queue of `namespace`.
-    pub fn new(client: RpcClient, namespace: &messaging::Namespace) -> Self {
+    pub fn new(client: RpcClient, namespace: &amqp::Namespace) -> Self {
         Self {
             client,
-            queue: contract::customer_rpc_queue(namespace),
+            queue: amqp::system::customer_rpc_queue(namespace),
         }
     }
 }

@@ -4,10 +4,8 @@
 //! `crate::db::orders::record_checkouts`). The recording instance holds the
 //! sagas it records, so it drives them without claiming them.
 
-use messaging::{
-    contract::Currency,
-    edge::batch::{BatchError, Batcher},
-};
+use contract::Currency;
+use edge::batch::{BatchError, Batcher};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -24,7 +22,7 @@ use crate::{
 const MAX_BATCH: usize = 64;
 
 type Job = (NewCheckout, CheckoutRequest);
-type Pricing = Result<(SagaRow, Priced), messaging::edge::error::ApiError>;
+type Pricing = Result<(SagaRow, Priced), edge::error::ApiError>;
 
 /// What recording a checkout found.
 #[derive(Debug)]
@@ -43,7 +41,7 @@ pub enum RecordError {
     KeyReused(#[from] KeyReused),
     /// The lines could not be priced (unknown products, for example).
     #[error("the checkout could not be priced")]
-    Unpriceable(messaging::edge::error::ApiError),
+    Unpriceable(edge::error::ApiError),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] sqlx::Error),

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use messaging::edge::tokens::AccessTokens;
+use edge::tokens::AccessTokens;
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -316,7 +316,5 @@ async fn a_guest_naming_an_accounts_email_is_rejected_with_sign_in_required() {
 
 #[test]
 fn in_production_the_binary_refuses_documented_secrets_and_says_which() {
-    messaging::testing::assert_production_refuses_documented_secrets(env!(
-        "CARGO_BIN_EXE_order-svc"
-    ));
+    testkit::assert_production_refuses_documented_secrets(env!("CARGO_BIN_EXE_order-svc"));
 }

@@ -1,16 +1,13 @@
 //! A test that fails cleans up all the same: its databases are dropped and
 //! its namespace deleted by guards, not by code that a panic skips.
 
-use messaging::{
-    contract,
-    edge::test_database::admin_url,
-    lapin::{
-        Connection, ConnectionProperties, ExchangeKind,
-        options::{ExchangeDeclareOptions, QueueDeclareOptions},
-        types::FieldTable,
-    },
+use amqp::lapin::{
+    Connection, ConnectionProperties, ExchangeKind,
+    options::{ExchangeDeclareOptions, QueueDeclareOptions},
+    types::FieldTable,
 };
 use sqlx::{Connection as _, PgConnection};
+use testkit::database::admin_url;
 
 use crate::harness::*;
 
@@ -35,7 +32,7 @@ async fn a_test_that_panics_leaves_neither_its_databases_nor_its_namespace_behin
                         system.customers_db.name().to_owned(),
                     ],
                     system.namespace.events_exchange(),
-                    contract::customer_rpc_queue(&system.namespace),
+                    amqp::system::customer_rpc_queue(&system.namespace),
                 ))
                 .expect("names sent");
             panic!("a test failing with everything running");

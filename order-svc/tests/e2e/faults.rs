@@ -7,15 +7,12 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use futures_util::StreamExt;
-use messaging::{
-    contract,
-    lapin::{
-        BasicProperties, Connection, ConnectionProperties,
-        options::{BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions},
-        types::FieldTable,
-    },
+use amqp::lapin::{
+    BasicProperties, Connection, ConnectionProperties,
+    options::{BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions},
+    types::FieldTable,
 };
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -200,7 +197,7 @@ async fn stand_in(
         .basic_qos(8, BasicQosOptions::default())
         .await
         .unwrap();
-    let queue = contract::customer_rpc_queue(&system.namespace);
+    let queue = amqp::system::customer_rpc_queue(&system.namespace);
     let mut consumer = channel
         .basic_consume(
             queue.as_str().into(),

@@ -21,8 +21,7 @@ use reqwest::Method;
 use serde_json::Value;
 use uuid::Uuid;
 
-#[path = "../../../messaging/tests/support/hostile_http.rs"]
-mod hostile_http;
+use testkit::hostile_http;
 
 use crate::harness::*;
 use hostile_http::{Answer, Body, J, Part, Sent};

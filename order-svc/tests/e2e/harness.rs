@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 
-use messaging::{contract, edge::test_database::TestDatabase, testing::TestNamespace};
 use serde_json::{Value, json};
+use testkit::{TestNamespace, database::TestDatabase};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-pub use messaging::testing::{PATIENCE, amqp_url, eventually};
+pub use testkit::{PATIENCE, amqp_url, eventually};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 /// The access-token secret both services of a test system share.
@@ -70,9 +70,9 @@ impl System {
 
     /// The databases and namespace, nothing running yet.
     pub async fn without_services() -> Self {
-        messaging::edge::telemetry::init_for_tests();
+        edge::telemetry::init_for_tests();
         let mut namespace = TestNamespace::new();
-        namespace.deletes(&contract::system_topology(&namespace));
+        namespace.deletes(&amqp::system::topology(&namespace));
         Self {
             namespace,
             orders_db: TestDatabase::create("orders_test")

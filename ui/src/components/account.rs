@@ -3,8 +3,8 @@
 //! customer-svc checks them before anything is sent; the session goes to the
 //! store, which keeps it in local storage.
 
+use contract::{Email, PersonName};
 use leptos::{prelude::*, task::spawn_local};
-use messaging::contract::{Email, PersonName};
 
 use crate::{
     api::{self, ApiError},

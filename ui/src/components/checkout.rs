@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
+use contract::{Email, PersonName};
 use gloo_timers::future::sleep;
 use leptos::{prelude::*, task::spawn_local};
-use messaging::contract::{Email, PersonName};
 
 use crate::{
     api::{self, ApiError, CheckoutCustomer, CheckoutItem, CheckoutRequest, Order},

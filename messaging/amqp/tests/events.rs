@@ -1,0 +1,379 @@
+//! Events against the real broker: fan-out, acknowledgement, dead-lettering.
+
+mod support;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use amqp::{
+    Envelope, EventPublisher, EventSubscriber, HandlerError, MessageMeta, MessagingError, Topology,
+    lapin::BasicProperties,
+};
+use serde::{Deserialize, Serialize};
+use support::*;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OrderConfirmed {
+    order_id: Uuid,
+}
+
+type Seen = Arc<Mutex<HashMap<Uuid, u32>>>;
+
+fn counting(
+    seen: Seen,
+) -> impl Fn(amqp::DeliveryMeta, Envelope<OrderConfirmed>) -> std::future::Ready<Result<(), HandlerError>>
+{
+    move |_meta, event| {
+        *seen.lock().unwrap().entry(event.message_id).or_default() += 1;
+        std::future::ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn each_event_reaches_each_subscribing_queue_once() {
+    init_tracing();
+    let mut namespace = TestNamespace::new();
+    let (history, audit) = (namespace.name("history"), namespace.name("audit"));
+    let topology = Topology::new(namespace.clone())
+        .with_event_queue(&history, &["order.confirmed"])
+        .with_event_queue(&audit, &["order.*"]);
+    namespace.deletes(&topology);
+    let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
+    let (seen_history, seen_audit): (Seen, Seen) = Default::default();
+    let sub_history = EventSubscriber::spawn(&broker, &history, 16, counting(seen_history.clone()));
+    let sub_audit = EventSubscriber::spawn(&broker, &audit, 16, counting(seen_audit.clone()));
+    let publisher = EventPublisher::new(&broker);
+
+    let mut sent = Vec::new();
+    for _ in 0..20 {
+        let event = Envelope::new(
+            "order.confirmed",
+            OrderConfirmed {
+                order_id: Uuid::new_v4(),
+            },
+            MessageMeta::default(),
+        );
+        publisher.publish(&event).await.expect("confirmed");
+        sent.push(event.message_id);
+    }
+
+    for seen in [&seen_history, &seen_audit] {
+        eventually(PATIENCE, "all 20 events consumed", || async {
+            (seen.lock().unwrap().len() == 20).then_some(())
+        })
+        .await;
+    }
+    sub_history.shutdown().await;
+    sub_audit.shutdown().await;
+    for seen in [&seen_history, &seen_audit] {
+        let seen = seen.lock().unwrap();
+        for id in &sent {
+            assert_eq!(seen.get(id), Some(&1), "event {id} handled exactly once");
+        }
+    }
+    let raw = RawChannel::open().await;
+    assert!(
+        raw.get(&history).await.is_none(),
+        "every event was acknowledged"
+    );
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn an_event_no_queue_wants_is_reported_unroutable() {
+    init_tracing();
+    let mut namespace = TestNamespace::new();
+    let topology = Topology::new(namespace.clone());
+    namespace.deletes(&topology);
+    let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
+    let publisher = EventPublisher::new(&broker);
+
+    let event = Envelope::new(
+        "order.shipped",
+        OrderConfirmed {
+            order_id: Uuid::new_v4(),
+        },
+        MessageMeta::default(),
+    );
+    let outcome = publisher.publish(&event).await;
+
+    assert!(
+        matches!(outcome, Err(MessagingError::Unroutable { .. })),
+        "{outcome:?}"
+    );
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn an_event_whose_handler_keeps_failing_is_dead_lettered_after_bounded_attempts() {
+    init_tracing();
+    let mut namespace = TestNamespace::new();
+    let queue = namespace.name("fragile");
+    let topology = Topology::new(namespace.clone()).with_event_queue(&queue, &["order.confirmed"]);
+    namespace.deletes(&topology);
+    let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
+    let attempts = Arc::new(Mutex::new(0_u32));
+    let subscriber = {
+        let attempts = attempts.clone();
+        EventSubscriber::spawn(
+            &broker,
+            &queue,
+            4,
+            move |_meta, _event: Envelope<OrderConfirmed>| {
+                *attempts.lock().unwrap() += 1;
+                std::future::ready(Err(HandlerError::new("db_down", "database unavailable")))
+            },
+        )
+    };
+    let event = Envelope::new(
+        "order.confirmed",
+        OrderConfirmed {
+            order_id: Uuid::new_v4(),
+        },
+        MessageMeta::default(),
+    );
+
+    EventPublisher::new(&broker)
+        .publish(&event)
+        .await
+        .expect("confirmed");
+
+    let raw = RawChannel::open().await;
+    let dead = eventually(PATIENCE, "the event in the DLQ", || async {
+        raw.get(&format!("{queue}.dlq")).await
+    })
+    .await;
+    let dead: Envelope<OrderConfirmed> = serde_json::from_slice(&dead.delivery.data).unwrap();
+    assert_eq!(dead.message_id, event.message_id);
+    let attempts = *attempts.lock().unwrap();
+    assert!(
+        (2..=6).contains(&attempts),
+        "bounded retries, got {attempts}"
+    );
+    subscriber.shutdown().await;
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn a_full_dead_letter_queue_keeps_its_oldest_and_refuses_more() {
+    init_tracing();
+    let mut namespace = TestNamespace::new();
+    let queue = namespace.name("parking");
+    let topology = Topology::new(namespace.clone())
+        .with_event_queue(&queue, &["order.confirmed"])
+        .with_dead_letter_limit(2);
+    namespace.deletes(&topology);
+    let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
+    let handled = Arc::new(Mutex::new(0_u32));
+    let subscriber = {
+        let handled = handled.clone();
+        EventSubscriber::spawn(
+            &broker,
+            &queue,
+            1,
+            move |_meta, _event: Envelope<OrderConfirmed>| {
+                *handled.lock().unwrap() += 1;
+                std::future::ready(Err(HandlerError::new("invalid_request", "poison")))
+            },
+        )
+    };
+    let publisher = EventPublisher::new(&broker);
+    let dlq = format!("{queue}.dlq");
+    // One event at a time, each dead-lettered (or refused) before the next:
+    // a quorum queue learns it is over its limit just after the enqueue that
+    // crossed it, so dead letters racing in together could all be admitted.
+    let mut sent = Vec::new();
+    let mut depth = None;
+    for n in 1..=5_u32 {
+        let event = Envelope::new(
+            "order.confirmed",
+            OrderConfirmed {
+                order_id: Uuid::new_v4(),
+            },
+            MessageMeta::default(),
+        );
+        publisher.publish(&event).await.expect("confirmed");
+        sent.push(event.message_id);
+        depth = Some(
+            eventually(
+                PATIENCE,
+                "the event handled and dead-lettered, or the DLQ full",
+                || async {
+                    let depths = amqp::dead_letters::read_depths(&broker, &topology)
+                        .await
+                        .ok()?;
+                    let depth = depths.into_iter().find(|d| d.queue == dlq)?;
+                    let settled = depth.full || depth.messages == i64::from(n);
+                    (*handled.lock().unwrap() == n && settled).then_some(depth)
+                },
+            )
+            .await,
+        );
+    }
+    let depth = depth.expect("five events sent");
+    assert!(depth.full, "two dead letters fill the queue: {depth:?}");
+    // The broker admits the one message that crosses the limit, then refuses.
+    assert!(
+        depth.messages <= 3,
+        "a full dead-letter queue refuses more: {depth:?}"
+    );
+    let raw = RawChannel::open().await;
+    let oldest = raw.get(&dlq).await.expect("a dead letter");
+    let oldest: Envelope<OrderConfirmed> = serde_json::from_slice(&oldest.delivery.data).unwrap();
+    assert_eq!(
+        oldest.message_id, sent[0],
+        "the oldest dead letter is kept, not dropped for a newer one"
+    );
+    subscriber.shutdown().await;
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn an_undecodable_event_is_dead_lettered_at_once() {
+    init_tracing();
+    let mut namespace = TestNamespace::new();
+    let queue = namespace.name("strict");
+    let topology = Topology::new(namespace.clone()).with_event_queue(&queue, &["order.confirmed"]);
+    namespace.deletes(&topology);
+    let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
+    let handled = Arc::new(Mutex::new(0_u32));
+    let subscriber = {
+        let handled = handled.clone();
+        EventSubscriber::spawn(
+            &broker,
+            &queue,
+            4,
+            move |_meta, _event: Envelope<OrderConfirmed>| {
+                *handled.lock().unwrap() += 1;
+                std::future::ready(Ok(()))
+            },
+        )
+    };
+    assert!(subscriber.wait_ready(PATIENCE).await);
+    let raw = RawChannel::open().await;
+
+    raw.publish_raw(
+        &queue,
+        br#"{"not":"an envelope"}"#,
+        BasicProperties::default(),
+    )
+    .await;
+
+    let dead = eventually(PATIENCE, "the event in the DLQ", || async {
+        raw.get(&format!("{queue}.dlq")).await
+    })
+    .await;
+    assert_eq!(dead.delivery.data, br#"{"not":"an envelope"}"#);
+    assert_eq!(*handled.lock().unwrap(), 0);
+    subscriber.shutdown().await;
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_waited_out_past_the_delivery_limit_and_applied_once() {
+    init_tracing();
+    let mut namespace = TestNamespace::new();
+    let queue = namespace.name("patient");
+    let topology = Topology::new(namespace.clone()).with_event_queue(&queue, &["order.confirmed"]);
+    namespace.deletes(&topology);
+    let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
+    // More transient failures than the queue's delivery limit (5), then success.
+    const OUTAGE: u32 = 6;
+    let tries = Arc::new(Mutex::new(0_u32));
+    let redelivered = Arc::new(Mutex::new(false));
+    let subscriber = {
+        let (tries, redelivered) = (tries.clone(), redelivered.clone());
+        EventSubscriber::spawn(
+            &broker,
+            &queue,
+            4,
+            move |meta: amqp::DeliveryMeta, _event: Envelope<OrderConfirmed>| {
+                let mut tries = tries.lock().unwrap();
+                *tries += 1;
+                *redelivered.lock().unwrap() |= meta.redelivered;
+                std::future::ready(if *tries <= OUTAGE {
+                    Err(HandlerError::transient("the database is unreachable"))
+                } else {
+                    Ok(())
+                })
+            },
+        )
+    };
+    let event = Envelope::new(
+        "order.confirmed",
+        OrderConfirmed {
+            order_id: Uuid::new_v4(),
+        },
+        MessageMeta::default(),
+    );
+    EventPublisher::new(&broker)
+        .publish(&event)
+        .await
+        .expect("confirmed");
+
+    eventually(PATIENCE, "the event applied after the outage", || async {
+        (*tries.lock().unwrap() > OUTAGE).then_some(())
+    })
+    .await;
+    subscriber.shutdown().await;
+    let raw = RawChannel::open().await;
+    assert!(
+        raw.get(&format!("{queue}.dlq")).await.is_none(),
+        "nothing dead-lettered"
+    );
+    assert!(
+        raw.get(&queue).await.is_none(),
+        "acknowledged, not requeued"
+    );
+    assert_eq!(*tries.lock().unwrap(), OUTAGE + 1, "applied once");
+    assert!(
+        !*redelivered.lock().unwrap(),
+        "never returned to the queue meanwhile"
+    );
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn an_event_its_handler_calls_invalid_is_dead_lettered_at_once() {
+    init_tracing();
+    let mut namespace = TestNamespace::new();
+    let queue = namespace.name("strict");
+    let topology = Topology::new(namespace.clone()).with_event_queue(&queue, &["order.confirmed"]);
+    namespace.deletes(&topology);
+    let broker = connected_broker(&amqp_url(), &topology, "events-test").await;
+    let tries = Arc::new(Mutex::new(0_u32));
+    let subscriber = {
+        let tries = tries.clone();
+        EventSubscriber::spawn(
+            &broker,
+            &queue,
+            4,
+            move |_meta, _event: Envelope<OrderConfirmed>| {
+                *tries.lock().unwrap() += 1;
+                std::future::ready(Err(HandlerError::invalid_request("no such order")))
+            },
+        )
+    };
+    let event = Envelope::new(
+        "order.confirmed",
+        OrderConfirmed {
+            order_id: Uuid::new_v4(),
+        },
+        MessageMeta::default(),
+    );
+    EventPublisher::new(&broker)
+        .publish(&event)
+        .await
+        .expect("confirmed");
+    let raw = RawChannel::open().await;
+    eventually(PATIENCE, "the event in the DLQ", || async {
+        raw.get(&format!("{queue}.dlq")).await
+    })
+    .await;
+    assert_eq!(*tries.lock().unwrap(), 1, "tried once");
+    subscriber.shutdown().await;
+    broker.close().await;
+}
