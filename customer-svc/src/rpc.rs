@@ -54,7 +54,7 @@ impl CreditDesk {
         request: VerifyOrCreateRequest,
     ) -> Result<VerifyOrCreateReply, HandlerError> {
         let (saga_id, amount) = (request.saga_id, request.amount);
-        if request.currency != self.currency.as_str() {
+        if request.currency != self.currency {
             // Credit is kept in the shop's currency: adding another would
             // make it meaningless. Permanent, so the saga compensates.
             return Err(HandlerError::invalid_request(format!(

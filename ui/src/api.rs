@@ -5,6 +5,7 @@
 
 use std::{cell::RefCell, collections::BTreeMap, fmt};
 
+use contract::Currency;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -16,7 +17,7 @@ pub struct Product {
     pub name: String,
     pub description: String,
     pub price: String,
-    pub currency: String,
+    pub currency: Currency,
     pub stock: i64,
     pub category: String,
     pub image_url: Option<String>,
@@ -42,7 +43,7 @@ pub struct Order {
     #[serde(default)]
     pub items: Vec<OrderLine>,
     pub total: String,
-    pub currency: String,
+    pub currency: Currency,
     #[serde(default)]
     pub created_at: String,
 }
@@ -112,7 +113,7 @@ pub struct HistoryItem {
     pub order_id: String,
     pub status: String,
     pub total: String,
-    pub currency: String,
+    pub currency: Currency,
     pub item_count: u32,
     pub placed_at: String,
 }

@@ -4,6 +4,7 @@
 
 use std::str::FromStr;
 
+use contract::Currency;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +21,7 @@ pub struct CartLine {
     pub product_id: String,
     pub name: String,
     pub unit_price: String,
-    pub currency: String,
+    pub currency: Currency,
     pub quantity: u32,
 }
 
@@ -75,12 +76,9 @@ impl Cart {
         format!("{total:.2}")
     }
 
-    /// The currency of the lines.
-    pub fn currency(&self) -> String {
-        self.lines
-            .first()
-            .map(|l| l.currency.clone())
-            .unwrap_or_default()
+    /// The currency of the lines (none for an empty cart).
+    pub fn currency(&self) -> Option<Currency> {
+        self.lines.first().map(|l| l.currency.clone())
     }
 }
 
@@ -95,7 +93,7 @@ mod tests {
             name: id.into(),
             description: String::new(),
             price: price.into(),
-            currency: "EUR".into(),
+            currency: Currency::default(),
             stock: 5,
             category: "c".into(),
             image_url: None,

@@ -23,7 +23,9 @@ use sqlx::{FromRow, PgConnection, PgPool};
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use contract::{Money, OrderConfirmed, RefusalReason, VerifyOrCreateReply, VerifyOrCreateRequest};
+use contract::{
+    Currency, Money, OrderConfirmed, RefusalReason, VerifyOrCreateReply, VerifyOrCreateRequest,
+};
 
 /// Attempts of a transaction that lost a race before giving up.
 const RACE_ATTEMPTS: u32 = 5;
@@ -69,24 +71,25 @@ struct Reservation {
 }
 
 impl Reservation {
-    /// The answer this saga was (or would now be) given.
-    fn reply(&self) -> VerifyOrCreateReply {
+    /// The answer this saga was (or would now be) given; a stored refusal
+    /// reason this contract does not name is an error, not a guess.
+    fn reply(&self) -> sqlx::Result<VerifyOrCreateReply> {
         let refused = |reason| VerifyOrCreateReply::Refused {
             customer_id: self.customer_id.and_then(|id| refused_customer(reason, id)),
             reason,
         };
-        match (self.state.as_str(), self.customer_id) {
+        Ok(match (self.state.as_str(), self.customer_id) {
             ("held" | "settled", Some(customer_id)) => {
                 VerifyOrCreateReply::Reserved { customer_id }
             }
-            ("refused", _) => refused(match self.refusal_reason.as_deref() {
-                Some("customer_blocked") => RefusalReason::CustomerBlocked,
-                Some("credit_limit_exceeded") => RefusalReason::CreditLimitExceeded,
-                Some("sign_in_required") => RefusalReason::SignInRequired,
-                _ => RefusalReason::SagaReleased,
-            }),
+            ("refused", _) => {
+                let stored = self.refusal_reason.as_deref().unwrap_or_default();
+                refused(RefusalReason::parse(stored).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("unknown refusal reason {stored:?}").into())
+                })?)
+            }
             _ => refused(RefusalReason::SagaReleased),
-        }
+        })
     }
 }
 
@@ -157,7 +160,7 @@ struct Decided {
     saga_id: Uuid,
     customer_id: Uuid,
     amount: Decimal,
-    currency: String,
+    currency: Currency,
     refusal: Option<RefusalReason>,
 }
 
@@ -182,8 +185,8 @@ async fn try_verify_or_create_all(
     .collect();
     let mut answers: HashMap<Uuid, VerifyOrCreateReply> = existing
         .iter()
-        .map(|(saga_id, reservation)| (*saga_id, reservation.reply()))
-        .collect();
+        .map(|(saga_id, reservation)| Ok((*saga_id, reservation.reply()?)))
+        .collect::<sqlx::Result<_>>()?;
     let fresh: Vec<&VerifyOrCreateRequest> = {
         let mut seen = HashSet::new();
         requests
@@ -489,7 +492,7 @@ pub(crate) async fn settle_all(
                 event.saga_id,
                 event.customer_id,
                 event.total.amount(),
-                &event.currency,
+                event.currency.as_str(),
             )
             .await?;
         }

@@ -197,7 +197,7 @@ async fn add_cancelled(tx: &mut PgConnection, event: &OrderCancelled) -> sqlx::R
     .bind(event.customer_id)
     .bind(event.saga_id)
     .bind(event.total.amount())
-    .bind(&event.currency)
+    .bind(event.currency.as_str())
     .bind(i32::try_from(event.item_count).unwrap_or(i32::MAX))
     .bind(event.placed_at)
     .execute(tx)

@@ -1,7 +1,7 @@
 //! The order history, kept from events: exactly once, in any order.
 
 use chrono::{TimeZone, Utc};
-use contract::{self, Money, OrderCancelled, OrderConfirmed, VerifyOrCreateReply};
+use contract::{Money, OrderCancelled, OrderConfirmed, VerifyOrCreateReply};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -35,7 +35,7 @@ fn confirmed(order: &Order, total: &str) -> OrderConfirmed {
         saga_id: order.saga_id,
         customer_id: order.customer_id,
         total: Money::parse(total).unwrap(),
-        currency: "EUR".into(),
+        currency: contract::Currency::default(),
         item_count: 3,
         placed_at: Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap(),
     }
@@ -47,7 +47,7 @@ fn cancelled(order: &Order, total: &str) -> OrderCancelled {
         saga_id: order.saga_id,
         customer_id: order.customer_id,
         total: Money::parse(total).unwrap(),
-        currency: "EUR".into(),
+        currency: contract::Currency::default(),
         item_count: 3,
         placed_at: Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap(),
         cancelled_at: Utc::now(),

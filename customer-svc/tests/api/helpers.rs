@@ -261,7 +261,7 @@ impl TestApp {
             email: Email::parse(email).expect("email"),
             name: PersonName::parse(name).expect("name"),
             amount: Money::parse(amount).expect("amount"),
-            currency: "EUR".to_owned(),
+            currency: contract::Currency::default(),
             customer_id,
         };
         self.verify_or_create_request(&request).await

@@ -87,14 +87,14 @@ async fn an_amount_in_another_currency_than_the_shops_is_refused_as_invalid() {
         email: contract::Email::parse("dollars@example.com").unwrap(),
         name: contract::PersonName::parse("Dee Dollar").unwrap(),
         amount: contract::Money::parse("10.00").unwrap(),
-        currency: "USD".into(),
+        currency: contract::Currency::parse("USD").expect("a currency"),
         customer_id: None,
     };
     let refused = app.verify_or_create_request(&request).await;
 
     match refused {
         Err(amqp::RpcError::Remote { code, message }) => {
-            assert_eq!(code, "invalid_request");
+            assert_eq!(code, contract::ErrorCode::InvalidRequest);
             assert!(
                 message.contains("EUR") && message.contains("USD"),
                 "{message}"
@@ -353,7 +353,7 @@ async fn a_reservation_no_confirmation_settles_lapses_after_its_ttl() {
             saga_id: settled,
             customer_id,
             total: contract::Money::parse("30.00").unwrap(),
-            currency: "EUR".into(),
+            currency: contract::Currency::default(),
             item_count: 1,
             placed_at: chrono::Utc::now(),
         },

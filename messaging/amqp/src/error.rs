@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use contract::ErrorCode;
+
 /// What went wrong while talking to the broker.
 #[derive(Debug, thiserror::Error)]
 pub enum MessagingError {
@@ -59,8 +61,8 @@ pub enum RpcError {
     /// The server answered with an error.
     #[error("remote error {code}: {message}")]
     Remote {
-        /// A `snake_case` code such as `unknown_method` or `invalid_request`.
-        code: String,
+        /// What kind of error (the contract's [`ErrorCode`]).
+        code: ErrorCode,
         /// A human sentence.
         message: String,
     },
@@ -69,23 +71,11 @@ pub enum RpcError {
     Decode(serde_json::Error),
 }
 
-/// The codes of [`HandlerError`] and [`RpcError::Remote`] that callers act
-/// on, named once: services use the constructors and predicates below, never
-/// the strings.
-pub mod codes {
-    /// The payload does not fit the method or the event: permanent.
-    pub const INVALID_REQUEST: &str = "invalid_request";
-    /// The server could not do it now (its database, shutting down).
-    pub const UNAVAILABLE: &str = "unavailable";
-    /// A fault of the handler itself.
-    pub const INTERNAL: &str = "internal";
-}
-
 impl RpcError {
     /// True when the server refused the request as invalid: asking again
     /// cannot help.
     pub fn is_invalid_request(&self) -> bool {
-        matches!(self, RpcError::Remote { code, .. } if code == codes::INVALID_REQUEST)
+        matches!(self, RpcError::Remote { code, .. } if *code == ErrorCode::InvalidRequest)
     }
 
     /// True when the request may not have reached a server and may be retried
@@ -106,8 +96,8 @@ impl RpcError {
 #[derive(Debug, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct HandlerError {
-    /// A `snake_case` code the caller can match on.
-    pub code: String,
+    /// What kind of error (the contract's [`ErrorCode`]).
+    pub code: ErrorCode,
     /// A human sentence.
     pub message: String,
     /// Something the handler needs is briefly unavailable (its database, a
@@ -118,7 +108,7 @@ pub struct HandlerError {
 
 impl HandlerError {
     /// An error with a code and a message.
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
         Self {
             code: code.into(),
             message: message.into(),
@@ -136,21 +126,21 @@ impl HandlerError {
 
     /// The request was well formed JSON but its payload did not fit the method.
     pub fn invalid_request(message: impl Into<String>) -> Self {
-        Self::new(codes::INVALID_REQUEST, message)
+        Self::new(ErrorCode::InvalidRequest, message)
     }
 
     /// The handler cannot do it now, and says why (not retried in place).
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(codes::UNAVAILABLE, message)
+        Self::new(ErrorCode::Unavailable, message)
     }
 
     /// True for [`HandlerError::invalid_request`]: permanent.
     pub fn is_invalid_request(&self) -> bool {
-        self.code == codes::INVALID_REQUEST
+        self.code == ErrorCode::InvalidRequest
     }
 
     /// A fault of the handler itself (database down, bug); the cause is logged.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        Self::new(codes::INTERNAL, cause.to_string())
+        Self::new(ErrorCode::Internal, cause.to_string())
     }
 }

@@ -39,7 +39,7 @@ mod topology;
 pub use connection::Broker;
 pub use consumer::{ConsumerHandle, WaitingOut};
 pub use envelope::{DeliveryMeta, Envelope, MessageMeta};
-pub use error::{HandlerError, MessagingError, RpcError, codes};
+pub use error::{HandlerError, MessagingError, RpcError};
 pub use events::{EventPublisher, EventSubscriber};
 pub use publisher::Publisher;
 pub use rpc::{CallOptions, RpcClient, RpcContext, RpcRouter, RpcServer};

@@ -176,7 +176,7 @@ async fn a_full_dead_letter_queue_keeps_its_oldest_and_refuses_more() {
             1,
             move |_meta, _event: Envelope<OrderConfirmed>| {
                 *handled.lock().unwrap() += 1;
-                std::future::ready(Err(HandlerError::new("invalid_request", "poison")))
+                std::future::ready(Err(HandlerError::invalid_request("poison")))
             },
         )
     };

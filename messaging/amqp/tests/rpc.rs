@@ -218,7 +218,7 @@ async fn a_handler_error_comes_back_as_a_typed_error() {
     let outcome = fx.call(7, PATIENCE).await;
     match outcome {
         Err(RpcError::Remote { code, message }) => {
-            assert_eq!(code, "too_big");
+            assert_eq!(code, contract::ErrorCode::Other("too_big".into()));
             assert_eq!(message, "that number is too big");
         }
         other => panic!("expected a remote error, got {other:?}"),
@@ -234,7 +234,7 @@ async fn a_handler_error_comes_back_as_a_typed_error() {
         )
         .await;
     assert!(
-        matches!(&unknown, Err(RpcError::Remote { code, .. }) if code == "unknown_method"),
+        matches!(&unknown, Err(RpcError::Remote { code, .. }) if *code == contract::ErrorCode::UnknownMethod),
         "{unknown:?}"
     );
 
@@ -248,7 +248,7 @@ async fn a_handler_error_comes_back_as_a_typed_error() {
         )
         .await;
     assert!(
-        matches!(&wrong_shape, Err(RpcError::Remote { code, .. }) if code == "invalid_request"),
+        matches!(&wrong_shape, Err(RpcError::Remote { code, .. }) if *code == contract::ErrorCode::InvalidRequest),
         "{wrong_shape:?}"
     );
     server.shutdown().await;

@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::values::{Email, Money, PersonName};
+use super::{
+    Currency,
+    values::{Email, Money, PersonName},
+};
 
 /// `customer.verify_or_create`: find or create the customer by email, check it
 /// may buy, and reserve `amount` of its credit for the saga. A guest (no
@@ -19,8 +22,8 @@ pub struct VerifyOrCreateRequest {
     pub name: PersonName,
     /// The amount to reserve.
     pub amount: Money,
-    /// Currency of `amount` (ISO 4217).
-    pub currency: String,
+    /// Currency of `amount`.
+    pub currency: Currency,
     /// The signed-in customer the checkout is for (order-svc checked their
     /// access token); absent for a guest checkout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,6 +66,19 @@ pub enum RefusalReason {
 }
 
 impl RefusalReason {
+    /// Every reason, in the contract's order.
+    pub const ALL: [Self; 4] = [
+        Self::CustomerBlocked,
+        Self::CreditLimitExceeded,
+        Self::SignInRequired,
+        Self::SagaReleased,
+    ];
+
+    /// Reads a code; `None` for one this contract does not name.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|reason| reason.code() == code)
+    }
+
     /// The contract's `snake_case` code.
     pub fn code(self) -> &'static str {
         match self {

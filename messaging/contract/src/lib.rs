@@ -7,7 +7,9 @@
 
 mod currency;
 mod customer_rpc;
+mod error_code;
 mod order_events;
+mod rejection;
 mod values;
 
 pub use currency::Currency;
@@ -15,7 +17,9 @@ pub use customer_rpc::{
     RefusalReason, ReleaseCreditReply, ReleaseCreditRequest, VerifyOrCreateReply,
     VerifyOrCreateRequest,
 };
+pub use error_code::ErrorCode;
 pub use order_events::{OrderCancelled, OrderConfirmed};
+pub use rejection::RejectionReason;
 pub use values::{Email, Money, PersonName, ValueError};
 
 /// RPC: find or create a customer and reserve credit for a saga.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::values::Money;
+use super::{Currency, values::Money};
 
 /// `order.confirmed`: the saga ended with a confirmed order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,7 +18,7 @@ pub struct OrderConfirmed {
     /// The order's total.
     pub total: Money,
     /// Currency of `total`.
-    pub currency: String,
+    pub currency: Currency,
     /// Number of units ordered.
     pub item_count: u32,
     /// When the order was placed.
@@ -38,7 +38,7 @@ pub struct OrderCancelled {
     /// The order's total.
     pub total: Money,
     /// Currency of `total`.
-    pub currency: String,
+    pub currency: Currency,
     /// Number of units ordered.
     pub item_count: u32,
     /// When the order was placed.

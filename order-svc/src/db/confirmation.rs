@@ -20,17 +20,14 @@ use rust_decimal::Decimal;
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use contract::{self, Money, OrderConfirmed};
+use contract::{Currency, Money, OrderConfirmed, RejectionReason};
 
 use super::{
     orders::{self, OrderRecord},
     outbox,
     sagas::{self, SAGA_COLUMNS, SagaRow, plan},
 };
-use crate::{
-    domain::order::RejectionReason,
-    saga::state::{Event, Transition},
-};
+use crate::saga::state::{Event, Transition};
 
 /// What steps 3 and 4 did to one saga, and its order as the transaction
 /// that did it read it (for the checkout's answer) when the saga ended there.
@@ -413,7 +410,9 @@ async fn confirm_orders(
                 total: Money::new(order.total).map_err(|e| {
                     super::inconsistent(format!("order {} total: {}", saga.order_id, e.0))
                 })?,
-                currency: order.currency.clone(),
+                currency: Currency::parse(&order.currency).map_err(|e| {
+                    super::inconsistent(format!("order {} currency: {}", saga.order_id, e.0))
+                })?,
                 item_count: u32::try_from(units).unwrap_or(u32::MAX),
                 placed_at: order.created_at,
             })

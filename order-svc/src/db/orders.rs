@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use contract::{self, Money, OrderCancelled};
+use contract::{Currency, Money, OrderCancelled};
 
 use super::{
     outbox,
@@ -207,7 +207,7 @@ impl<'a> CheckoutColumns<'a> {
         self.names.push(&new.name);
         self.customer_ids.push(new.customer_id);
         self.totals.push(priced.total.amount());
-        self.currencies.push(&priced.currency);
+        self.currencies.push(priced.currency.as_str());
         self.saga_ids.push(new.saga_id);
         let units: i32 = priced.lines.iter().map(|l| l.quantity).sum();
         self.details.push(format!(
@@ -484,7 +484,8 @@ pub async fn cancel(pool: &PgPool, id: Uuid) -> sqlx::Result<Cancelled> {
         })?,
         total: Money::new(order.total)
             .map_err(|e| super::inconsistent(format!("order {id} total: {}", e.0)))?,
-        currency: order.currency.clone(),
+        currency: Currency::parse(&order.currency)
+            .map_err(|e| super::inconsistent(format!("order {id} currency: {}", e.0)))?,
         item_count: u32::try_from(units).unwrap_or(u32::MAX),
         placed_at: order.created_at,
         cancelled_at: Utc::now(),

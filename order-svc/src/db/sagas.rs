@@ -12,10 +12,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::{
-    domain::order::RejectionReason,
-    saga::state::{Attempt, Deadline, Event, Lease, Phase, Step, Transition, transition},
-};
+use contract::RejectionReason;
+
+use crate::saga::state::{Attempt, Deadline, Event, Lease, Phase, Step, Transition, transition};
 
 /// A saga as stored.
 #[derive(Debug, Clone, FromRow)]

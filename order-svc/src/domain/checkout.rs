@@ -161,7 +161,7 @@ pub struct Priced {
     /// The lines, in the request's order.
     pub lines: Vec<PricedLine>,
     /// Their currency.
-    pub currency: String,
+    pub currency: Currency,
     /// The order's total.
     pub total: Money,
 }
@@ -222,7 +222,7 @@ impl CheckoutRequest {
                 ),
             ));
         }
-        let currency = shop.to_string();
+        let currency = shop.clone();
         let total: Decimal = lines
             .iter()
             .map(|l| l.unit_price * Decimal::from(l.quantity))

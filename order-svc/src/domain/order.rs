@@ -1,4 +1,5 @@
-//! An order's status and why it was rejected. The status owns its moves:
+//! An order's status (why it was rejected is the contract's `RejectionReason`).
+//! The status owns its moves:
 //! `pending` ends `confirmed` or `rejected`; only `confirmed` may be cancelled.
 
 use std::fmt;
@@ -64,51 +65,6 @@ impl fmt::Display for OrderStatus {
     }
 }
 
-/// Why the saga rejected an order (the order's `reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RejectionReason {
-    /// The customer's status is `blocked`.
-    CustomerBlocked,
-    /// The total exceeds the customer's available credit.
-    CreditLimitExceeded,
-    /// Not enough stock for at least one line (or a product was retired meanwhile).
-    InsufficientStock,
-    /// customer-svc did not answer in time; the credit is released.
-    CustomerServiceUnavailable,
-    /// customer-svc refused the request as invalid.
-    CustomerInvalid,
-    /// A guest checkout named an account's email: its owner must sign in.
-    SignInRequired,
-}
-
-impl RejectionReason {
-    /// The contract's code.
-    pub fn code(self) -> &'static str {
-        match self {
-            RejectionReason::CustomerBlocked => "customer_blocked",
-            RejectionReason::CreditLimitExceeded => "credit_limit_exceeded",
-            RejectionReason::InsufficientStock => "insufficient_stock",
-            RejectionReason::CustomerServiceUnavailable => "customer_service_unavailable",
-            RejectionReason::CustomerInvalid => "customer_invalid",
-            RejectionReason::SignInRequired => "sign_in_required",
-        }
-    }
-
-    /// Reads a stored code.
-    pub fn parse(code: &str) -> Option<Self> {
-        [
-            Self::CustomerBlocked,
-            Self::CreditLimitExceeded,
-            Self::InsufficientStock,
-            Self::CustomerServiceUnavailable,
-            Self::CustomerInvalid,
-            Self::SignInRequired,
-        ]
-        .into_iter()
-        .find(|reason| reason.code() == code)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,20 +79,5 @@ mod tests {
         assert!(!Cancelled.may_become(Confirmed));
         assert!(!Pending.may_become(Cancelled));
         assert!(!Confirmed.may_become(Rejected));
-    }
-
-    #[test]
-    fn reasons_round_trip_their_codes() {
-        for code in [
-            "customer_blocked",
-            "credit_limit_exceeded",
-            "insufficient_stock",
-            "customer_service_unavailable",
-            "customer_invalid",
-            "sign_in_required",
-        ] {
-            assert_eq!(RejectionReason::parse(code).unwrap().code(), code);
-        }
-        assert!(RejectionReason::parse("nope").is_none());
     }
 }

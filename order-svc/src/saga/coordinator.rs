@@ -215,7 +215,7 @@ impl Coordinator {
                 // A driver died mid-call. customer-svc answers a saga
                 // idempotently, so asking again is safe; after a few tries, give up.
                 if saga.attempt >= MAX_VERIFY_ATTEMPTS {
-                    let reason = crate::domain::order::RejectionReason::CustomerServiceUnavailable;
+                    let reason = contract::RejectionReason::CustomerServiceUnavailable;
                     let detail = format!(
                         "no answer after {} attempts; releasing the credit",
                         saga.attempt
@@ -325,7 +325,7 @@ impl Coordinator {
             email: Email::parse(&details.customer_email)?,
             name: PersonName::parse(&details.customer_name)?,
             amount: Money::new(details.total)?,
-            currency: details.currency,
+            currency: Currency::parse(&details.currency)?,
             customer_id: details.customer_id,
         })
     }
@@ -354,7 +354,7 @@ impl Coordinator {
                 Next::Stop
             }
             StockOutcome::Short => {
-                metrics::counter!("sagas_ended_total", "outcome" => "rejected", "reason" => "insufficient_stock").increment(1);
+                metrics::counter!("sagas_ended_total", "outcome" => "rejected", "reason" => contract::RejectionReason::InsufficientStock.code()).increment(1);
                 info!(order_id = %saga.order_id, "not enough stock: compensating");
                 self.inner.waiters.ended_with(saga.order_id, record);
                 Next::Reclaim

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use amqp::RpcError;
 use contract::{RefusalReason, VerifyOrCreateReply};
 
-use crate::domain::order::RejectionReason;
+use contract::RejectionReason;
 
 /// The saga's next move after `customer.verify_or_create`.
 #[derive(Debug, PartialEq, Eq)]
@@ -152,7 +152,7 @@ mod tests {
             })));
         assert_eq!(disconnected, VerifyDecision::Retry);
         let invalid = decide_verification(Err(RpcError::Remote {
-            code: amqp::codes::INVALID_REQUEST.into(),
+            code: contract::ErrorCode::InvalidRequest,
             message: "bad email".into(),
         }));
         assert!(matches!(
@@ -163,7 +163,7 @@ mod tests {
             }
         ));
         let broken = decide_verification(Err(RpcError::Remote {
-            code: amqp::codes::UNAVAILABLE.into(),
+            code: contract::ErrorCode::Unavailable,
             message: "db".into(),
         }));
         assert!(matches!(

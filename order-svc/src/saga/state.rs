@@ -19,7 +19,7 @@ use std::{fmt, time::Duration};
 
 use uuid::Uuid;
 
-use crate::domain::order::RejectionReason;
+use contract::RejectionReason;
 
 /// Where a saga stands (the `step` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]

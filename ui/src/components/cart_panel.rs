@@ -51,7 +51,7 @@ pub fn CartPanel() -> impl IntoView {
                 </For>
             </ul>
             <p class="total">
-                "Total: " {move || store.cart.with(|cart| format!("{} {}", cart.total(), cart.currency()))}
+                "Total: " {move || store.cart.with(|cart| format!("{} {}", cart.total(), cart.currency().map(|c| c.to_string()).unwrap_or_default()))}
             </p>
         </Show>
     }

@@ -238,7 +238,7 @@ mod props {
             saga_id: Uuid::from_u128(2),
             customer_id: Uuid::from_u128(3),
             total: Money::parse("42.00").unwrap(),
-            currency: "EUR".into(),
+            currency: contract::Currency::default(),
             item_count: 3,
             placed_at: Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap(),
         }

@@ -1,5 +1,6 @@
 //! The payload of every reply: a result, or a typed error.
 
+use contract::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// Message type of replies.
@@ -18,6 +19,6 @@ pub(crate) enum RpcReply {
 /// An error as it travels in a reply.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RemoteError {
-    pub(crate) code: String,
+    pub(crate) code: ErrorCode,
     pub(crate) message: String,
 }

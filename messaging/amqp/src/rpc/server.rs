@@ -13,6 +13,7 @@ use std::{
     time::Duration,
 };
 
+use contract::ErrorCode;
 use futures_util::FutureExt;
 use lapin::message::Delivery;
 use serde::{Serialize, de::DeserializeOwned};
@@ -180,7 +181,7 @@ impl ServerState {
         };
         let outcome = match self.router.routes.get(&method) {
             None => Err(HandlerError::new(
-                "unknown_method",
+                ErrorCode::UnknownMethod,
                 format!("no handler for {method:?}"),
             )),
             Some(route) => {
@@ -339,7 +340,7 @@ mod props {
             email: Email::parse("ada@example.com").unwrap(),
             name: PersonName::parse("Ada Lovelace").unwrap(),
             amount: Money::parse("19.90").unwrap(),
-            currency: "EUR".into(),
+            currency: contract::Currency::default(),
             customer_id: Some(Uuid::from_u128(8)),
         };
         let valid = Envelope::new(CUSTOMER_VERIFY_OR_CREATE, request, meta());
