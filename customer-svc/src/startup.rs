@@ -3,9 +3,8 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use amqp::{Broker, ConsumerHandle};
-use edge::HttpServer;
-use sqlx::PgPool;
+use amqp::ConsumerHandle;
+use edge::service::Foundation;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -37,18 +36,20 @@ impl Application {
     /// the dead-letter queues, and binds the
     /// HTTP listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        config.access.warn_about_defaults();
         crate::domain::password::prepare().await;
-        let pool: PgPool =
-            db::connect_and_migrate(&config.database_url, config.database_max_connections).await?;
-        let topology = amqp::system::topology(&config.amqp.namespace);
-        let broker = Broker::start(config.amqp.clone(), topology.clone());
+        let Foundation {
+            pool,
+            broker,
+            topology,
+            listener,
+            address,
+        } = Foundation::lay(&config.service, &db::MIGRATOR, None).await?;
 
         let desk = rpc::CreditDesk::new(
             pool.clone(),
             config.default_credit_limit,
             config.reservation_ttl,
-            config.shop_currency.clone(),
+            config.service.shop_currency.clone(),
         );
         let rpc_server = rpc::serve(&broker, desk, config.rpc_prefetch);
         let order_events =
@@ -67,15 +68,12 @@ impl Application {
             stop_background.clone(),
         );
 
-        let listener = TcpListener::bind(config.http_addr).await?;
-        let address = listener.local_addr()?;
-        edge::metrics::handle();
         Ok(Self {
             listener,
             address,
             state: AppState {
-                access: config.access.access(),
-                sign_in: SignInGuard::new(config.access.trusted_proxies.clone()),
+                access: config.service.access.access(),
+                sign_in: SignInGuard::new(config.service.access.trusted_proxies.clone()),
                 order_events_waiting: order_events.waiting_out(),
                 pool,
                 broker,
@@ -111,19 +109,23 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         info!(address = %self.address, "customer-svc listening");
-        let server = HttpServer::spawn(self.listener, http::routes(self.state.clone()));
-
-        shutdown.await;
-        info!("shutting down: no new requests or messages; finishing what is in flight");
-        server.shutdown().await;
-        self.rpc_server.shutdown().await;
-        self.order_events.shutdown().await;
-        self.stop_background.cancel();
-        let _ = self.sweeper.await;
-        let _ = self.dead_letter_watch.await;
-        self.state.broker.close().await;
-        self.state.pool.close().await;
-        info!("customer-svc stopped");
+        let stop_own_work = async move {
+            self.rpc_server.shutdown().await;
+            self.order_events.shutdown().await;
+            self.stop_background.cancel();
+            let _ = self.sweeper.await;
+            let _ = self.dead_letter_watch.await;
+        };
+        edge::service::serve_until(
+            "customer-svc",
+            self.listener,
+            http::routes(self.state.clone()),
+            shutdown,
+            stop_own_work,
+            self.state.broker,
+            self.state.pool,
+        )
+        .await;
         Ok(())
     }
 }

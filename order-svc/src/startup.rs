@@ -3,8 +3,8 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
-use amqp::{Broker, EventPublisher, RpcClient};
-use edge::{HttpServer, rate_limit::PerClientLimit};
+use amqp::{EventPublisher, RpcClient};
+use edge::{rate_limit::PerClientLimit, service::Foundation};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -32,8 +32,7 @@ impl Application {
     /// the RPC client, the outbox relay and saga recovery (which resumes what a
     /// previous run left unfinished), and binds the HTTP listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(config.http_addr).await?;
-        Self::build_with_listener(config, listener).await
+        Self::build_on(config, None).await
     }
 
     /// [`Application::build`] on a listener already bound (its address is
@@ -42,19 +41,25 @@ impl Application {
         config: Config,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
-        config.access.warn_about_defaults();
+        Self::build_on(config, Some(listener)).await
+    }
+
+    async fn build_on(config: Config, listener: Option<TcpListener>) -> anyhow::Result<Self> {
         if config.crash_after.is_some() {
             warn!(step = ?config.crash_after, "FAULT_CRASH_AFTER is set: this process will abort on purpose (tests only)");
         }
         if !config.ui_dir.join("index.html").is_file() {
             warn!(ui_dir = %config.ui_dir.display(), "no UI built there (run scripts/build-ui.sh); the API works without it");
         }
-        let pool =
-            db::connect_and_migrate(&config.database_url, config.database_max_connections).await?;
-        let topology = amqp::system::topology(&config.amqp.namespace);
-        let broker = Broker::start(config.amqp.clone(), topology);
+        let Foundation {
+            pool,
+            broker,
+            listener,
+            address,
+            ..
+        } = Foundation::lay(&config.service, &db::MIGRATOR, listener).await?;
         let rpc = RpcClient::start(&broker);
-        let gateway = AmqpCustomerGateway::new(rpc.clone(), &config.amqp.namespace);
+        let gateway = AmqpCustomerGateway::new(rpc.clone(), &config.service.amqp.namespace);
         let coordinator = Coordinator::new(
             pool.clone(),
             Arc::new(gateway),
@@ -63,7 +68,7 @@ impl Application {
                 lease: config.saga_lease,
                 instance_id: config.instance_id.clone(),
                 crash_after: config.crash_after.clone(),
-                currency: config.shop_currency.clone(),
+                currency: config.service.shop_currency.clone(),
             },
         );
         let stop_background = CancellationToken::new();
@@ -85,8 +90,6 @@ impl Application {
                 stop_background.clone(),
             ),
         ];
-        let address = listener.local_addr()?;
-        edge::metrics::handle();
         Ok(Self {
             listener,
             address,
@@ -95,7 +98,7 @@ impl Application {
                 broker,
                 coordinator,
                 checkout_limit: PerClientLimit::per_minute(config.checkout_rate_per_minute),
-                access: config.access.access(),
+                access: config.service.access.access(),
                 config: Arc::new(config),
             },
             rpc,
@@ -117,20 +120,25 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         info!(address = %self.address, instance = %self.state.config.instance_id, "order-svc listening");
-        let server = HttpServer::spawn(self.listener, http::routes(self.state.clone()));
-
-        shutdown.await;
-        info!("shutting down: no new requests; letting saga steps in flight commit");
-        server.shutdown().await;
-        self.state.coordinator.shutdown().await;
-        self.stop_background.cancel();
-        for task in self.background {
-            let _ = task.await;
-        }
-        self.rpc.shutdown().await;
-        self.state.broker.close().await;
-        self.state.pool.close().await;
-        info!("order-svc stopped");
+        let state = self.state.clone();
+        let stop_own_work = async move {
+            state.coordinator.shutdown().await;
+            self.stop_background.cancel();
+            for task in self.background {
+                let _ = task.await;
+            }
+            self.rpc.shutdown().await;
+        };
+        edge::service::serve_until(
+            "order-svc",
+            self.listener,
+            http::routes(self.state.clone()),
+            shutdown,
+            stop_own_work,
+            self.state.broker,
+            self.state.pool,
+        )
+        .await;
         Ok(())
     }
 }

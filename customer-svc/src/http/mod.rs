@@ -57,5 +57,5 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(edge::health::routes(probe))
         .unify();
-    edge::with_conventions(routes, &state.config.cors_origins)
+    edge::with_conventions(routes, &state.config.service.cors_origins)
 }

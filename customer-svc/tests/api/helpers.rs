@@ -11,6 +11,7 @@ use contract::{
     VerifyOrCreateRequest,
 };
 use customer_svc::{Application, Config};
+use edge::service::Configuration;
 use serde_json::Value;
 use testkit::{TestNamespace, database::TestDatabase};
 use tokio::task::JoinHandle;
@@ -98,7 +99,7 @@ impl TestApp {
             env.insert(key, (*value).to_owned());
         }
         let mut config = Config::from_lookup(|name| env.get(name).cloned()).expect("config");
-        config.amqp.queue_expiry = Some(Duration::from_secs(120));
+        config.service.amqp.queue_expiry = Some(Duration::from_secs(120));
         let app = Application::build(config).await.expect("service starts");
         assert!(
             app.wait_consuming(PATIENCE).await,

@@ -2,8 +2,10 @@
 //! describes it: the JSON error shape and the one `recover` that produces it,
 //! size-limited JSON bodies, paging, who may do what (the admin token and
 //! shoppers' access tokens), the client behind trusted proxies, `/healthz`,
-//! `/readyz` and `/metrics`, CORS, a span per request, and logging set-up.
-//! Each service adds only its own routes.
+//! `/readyz` and `/metrics`, CORS, a span per request, and logging set-up;
+//! and the skeleton both services are built on ([`service`]: shared
+//! settings, process set-up, database, broker and listener, the order of
+//! stopping). Each service adds only its own routes and parts.
 
 /// Largest request body accepted, in bytes (here, not in `json`, because
 /// the error shape names it too).
@@ -21,6 +23,7 @@ pub mod json;
 pub mod metrics;
 pub mod paging;
 pub mod rate_limit;
+pub mod service;
 pub mod telemetry;
 pub mod tokens;
 

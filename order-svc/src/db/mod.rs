@@ -8,8 +8,6 @@ pub mod products;
 pub mod retention;
 pub mod sagas;
 
-use sqlx::PgPool;
-
 pub use edge::database::{like_pattern, lost_a_race, snapshot, violates};
 
 /// A row that breaks what the schema and the saga promise (a confirmed
@@ -21,8 +19,3 @@ pub fn inconsistent(what: impl Into<String>) -> sqlx::Error {
 
 /// The migrations in `migrations/orders`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/orders");
-
-/// Connects (retrying while the database starts) and applies the migrations.
-pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
-    Ok(edge::database::connect_and_migrate(url, max_connections, &MIGRATOR).await?)
-}

@@ -58,5 +58,5 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
             state.config.customer_api_url.clone(),
         ))
         .unify();
-    edge::with_conventions(routes, &state.config.cors_origins)
+    edge::with_conventions(routes, &state.config.service.cors_origins)
 }

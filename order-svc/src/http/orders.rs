@@ -39,7 +39,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .and(
             state
                 .checkout_limit
-                .filter(state.config.access.trusted_proxies.clone()),
+                .filter(state.config.service.access.trusted_proxies.clone()),
         )
         .and(caller(state.clone()))
         .and(warp::header::optional::<String>("idempotency-key"))

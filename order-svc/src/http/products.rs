@@ -116,7 +116,7 @@ async fn create(
 ) -> Result<Response, Rejection> {
     caller.require_admin()?;
     let fields = ProductPatch::parse(&body, true)?
-        .sold_in(&state.config.shop_currency)?
+        .sold_in(&state.config.service.shop_currency)?
         .into_fields()?;
     let row = products::insert(&state.pool, &fields)
         .await
@@ -137,7 +137,7 @@ async fn update(
 ) -> Result<Response, Rejection> {
     caller.require_admin()?;
     let id = edge::path_id(&id)?;
-    let patch = ProductPatch::parse(&body, false)?.sold_in(&state.config.shop_currency)?;
+    let patch = ProductPatch::parse(&body, false)?.sold_in(&state.config.service.shop_currency)?;
     let row = products::update(&state.pool, id, &patch)
         .await
         .map_err(write_error)?

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use edge::service::Configuration;
 use serde_json::{Value, json};
 use testkit::{TestNamespace, database::TestDatabase};
 use tokio::task::JoinHandle;
