@@ -1,0 +1,6 @@
+//! The order history, kept from events: exactly once, in any order.
+
+mod credit;
+mod delivery;
+mod history;
+mod orders;

@@ -1,0 +1,87 @@
+//! Hostile HTTP input against the real customer-svc: [`REQUESTS`] requests,
+//! generated up front by proptest from a fixed seed (the same requests every
+//! run), over every route of the contract: methods × paths (valid ids,
+//! random UUIDs, garbage, encoded control characters, overlong segments),
+//! query strings, bodies (valid ones with a field of another type, random
+//! bytes, truncated JSON, deep nesting, huge numbers, duplicate keys, wrong
+//! content types) and headers (garbage `Authorization`, `Origin`), as the
+//! admin, a signed-in customer (and an order's token, an expired token) and
+//! anonymous. Whatever comes: no 5xx, every 4xx in the contract's error
+//! shape, and no row written that no successful answer accounts for.
+//! `FUZZ_ROUTES=1` prints what each route answered.
+
+mod bodies;
+mod effects;
+mod fixture;
+mod plans;
+mod snapshot;
+
+use std::time::Instant;
+
+use testkit::hostile_http;
+
+use crate::helpers::*;
+use effects::Effects;
+use fixture::{Fixture, Slot};
+use hostile_http::Sent;
+use plans::generate;
+use snapshot::Snapshot;
+
+/// Requests sent: a matrix of every route × method × caller, then random ones.
+const REQUESTS: usize = 2_000;
+/// The account whose token the shopper's requests carry.
+const ACCOUNT_EMAIL: &str = "fuzz-account@example.com";
+const ACCOUNT_PASSWORD: &str = "a passphrase long enough";
+/// The seeded customers (`migrations/customers/*_seed_demo_customers.sql`).
+const SEEDED_CUSTOMERS: u128 = 5;
+
+type Plan = hostile_http::Plan<Slot>;
+
+#[tokio::test]
+async fn hostile_requests_get_a_4xx_in_the_error_shape_and_write_nothing() {
+    let started = Instant::now();
+    let app = TestApp::spawn().await;
+    let fixture = Fixture::create(&app).await;
+
+    let plans = generate();
+    let client = hostile_http::client();
+    let fill = |slot: &Slot| fixture.fill(slot);
+    let requests: Vec<Sent> = plans
+        .iter()
+        .enumerate()
+        .map(|(index, plan)| plan.render(index, &app.base, ADMIN_TOKEN, &fill, &client))
+        .collect();
+
+    let database = sqlx::PgPool::connect(&app.database_url)
+        .await
+        .expect("the database");
+    let before = Snapshot::take(&database).await;
+    let answers = hostile_http::send_all(&client, &requests).await;
+    let after = Snapshot::take(&database).await;
+    database.close().await;
+
+    let mut problems: Vec<String> = requests
+        .iter()
+        .zip(&answers)
+        .filter_map(|(sent, answer)| answer.problem().map(|p| format!("{p}\n{sent}")))
+        .collect();
+    problems.extend(Effects::of(&requests, &answers).unexplained(&before, &after, &requests));
+    hostile_http::print_routes(&requests, &answers);
+    eprintln!(
+        "fuzz: {} requests tried against customer-svc in {:.1?} (statuses {:?})",
+        answers.len(),
+        started.elapsed(),
+        hostile_http::statuses(&answers)
+    );
+    assert_eq!(answers.len(), REQUESTS);
+    hostile_http::assert_no_problems("customer-svc", REQUESTS, &problems);
+    app.stop().await;
+}
+
+#[test]
+fn the_requests_are_the_same_every_run() {
+    let first: Vec<String> = generate().iter().map(|p| format!("{p:?}")).collect();
+    let again: Vec<String> = generate().iter().map(|p| format!("{p:?}")).collect();
+    assert_eq!(first.len(), REQUESTS);
+    assert!(first == again, "the generator is not deterministic");
+}
