@@ -5,9 +5,8 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use amqp::ConsumerHandle;
 use edge::service::Foundation;
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
 
 use crate::{
     Config, consumers, db,
@@ -20,8 +19,7 @@ const DEAD_LETTER_WATCH_INTERVAL: Duration = Duration::from_secs(15);
 
 /// A built, not yet running, customer-svc.
 pub struct Application {
-    listener: TcpListener,
-    address: SocketAddr,
+    foundation: Foundation,
     state: AppState,
     rpc_server: ConsumerHandle,
     order_events: ConsumerHandle,
@@ -37,13 +35,8 @@ impl Application {
     /// HTTP listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         crate::domain::password::prepare().await;
-        let Foundation {
-            pool,
-            broker,
-            topology,
-            listener,
-            address,
-        } = Foundation::lay(&config.service, &db::MIGRATOR, None).await?;
+        let foundation = Foundation::lay(&config.service, &db::MIGRATOR, None).await?;
+        let (pool, broker) = (foundation.pool.clone(), foundation.broker.clone());
 
         let desk = rpc::CreditDesk::new(
             pool.clone(),
@@ -63,14 +56,13 @@ impl Application {
         );
         let dead_letter_watch = amqp::dead_letters::spawn_watch(
             &broker,
-            &topology,
+            &foundation.topology,
             DEAD_LETTER_WATCH_INTERVAL,
             stop_background.clone(),
         );
 
         Ok(Self {
-            listener,
-            address,
+            foundation,
             state: AppState {
                 access: config.service.access.access(),
                 sign_in: SignInGuard::new(config.service.access.trusted_proxies.clone()),
@@ -89,7 +81,7 @@ impl Application {
 
     /// Where the HTTP API listens.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.foundation.address
     }
 
     /// True once the broker is connected and both consumers are registered.
@@ -108,7 +100,6 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        info!(address = %self.address, "customer-svc listening");
         let stop_own_work = async move {
             self.rpc_server.shutdown().await;
             self.order_events.shutdown().await;
@@ -116,16 +107,10 @@ impl Application {
             let _ = self.sweeper.await;
             let _ = self.dead_letter_watch.await;
         };
-        edge::service::serve_until(
-            "customer-svc",
-            self.listener,
-            http::routes(self.state.clone()),
-            shutdown,
-            stop_own_work,
-            self.state.broker,
-            self.state.pool,
-        )
-        .await;
+        let routes = http::routes(self.state);
+        self.foundation
+            .serve_until(routes, shutdown, stop_own_work)
+            .await;
         Ok(())
     }
 }

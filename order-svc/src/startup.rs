@@ -19,8 +19,7 @@ use crate::{
 
 /// A built, not yet running, order-svc.
 pub struct Application {
-    listener: TcpListener,
-    address: SocketAddr,
+    foundation: Foundation,
     state: AppState,
     rpc: RpcClient,
     background: Vec<JoinHandle<()>>,
@@ -51,13 +50,8 @@ impl Application {
         if !config.ui_dir.join("index.html").is_file() {
             warn!(ui_dir = %config.ui_dir.display(), "no UI built there (run scripts/build-ui.sh); the API works without it");
         }
-        let Foundation {
-            pool,
-            broker,
-            listener,
-            address,
-            ..
-        } = Foundation::lay(&config.service, &db::MIGRATOR, listener).await?;
+        let foundation = Foundation::lay(&config.service, &db::MIGRATOR, listener).await?;
+        let (pool, broker) = (foundation.pool.clone(), foundation.broker.clone());
         let rpc = RpcClient::start(&broker);
         let gateway = AmqpCustomerGateway::new(rpc.clone(), &config.service.amqp.namespace);
         let coordinator = Coordinator::new(
@@ -90,9 +84,9 @@ impl Application {
                 stop_background.clone(),
             ),
         ];
+        info!(instance = %config.instance_id, "order-svc built");
         Ok(Self {
-            listener,
-            address,
+            foundation,
             state: AppState {
                 pool,
                 broker,
@@ -109,7 +103,7 @@ impl Application {
 
     /// Where the HTTP API listens.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.foundation.address
     }
 
     /// Serves until `shutdown` resolves; then stops taking requests, lets the
@@ -119,7 +113,6 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        info!(address = %self.address, instance = %self.state.config.instance_id, "order-svc listening");
         let state = self.state.clone();
         let stop_own_work = async move {
             state.coordinator.shutdown().await;
@@ -129,16 +122,10 @@ impl Application {
             }
             self.rpc.shutdown().await;
         };
-        edge::service::serve_until(
-            "order-svc",
-            self.listener,
-            http::routes(self.state.clone()),
-            shutdown,
-            stop_own_work,
-            self.state.broker,
-            self.state.pool,
-        )
-        .await;
+        let routes = http::routes(self.state);
+        self.foundation
+            .serve_until(routes, shutdown, stop_own_work)
+            .await;
         Ok(())
     }
 }

@@ -191,3 +191,20 @@ pub fn assert_production_refuses_documented_secrets(binary: &str) {
         assert!(said.contains(named), "{settings:?}: {said}");
     }
 }
+
+/// The environment variables `read` asks for when none is set: a service's
+/// configuration test compares them with the list it declares (which the
+/// compose file is checked against).
+pub fn variables_read<T, E: std::fmt::Debug>(
+    read: impl FnOnce(&dyn Fn(&str) -> Option<String>) -> Result<T, E>,
+) -> std::collections::BTreeSet<String> {
+    let asked = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let lookup = |name: &str| {
+        if let Ok(mut asked) = asked.lock() {
+            asked.insert(name.to_owned());
+        }
+        None
+    };
+    read(&lookup).expect("the defaults are a valid configuration");
+    asked.into_inner().unwrap_or_default()
+}

@@ -17,6 +17,8 @@ use crate::HttpServer;
 
 /// A service's database, broker and listener.
 pub struct Foundation {
+    /// The service's name, in its logs.
+    pub name: &'static str,
     /// The service's database.
     pub pool: PgPool,
     /// The broker connection.
@@ -54,6 +56,7 @@ impl Foundation {
         let broker = Broker::start(config.amqp.clone(), topology.clone());
         crate::metrics::handle();
         Ok(Self {
+            name: config.name,
             pool,
             broker,
             topology,
@@ -63,30 +66,29 @@ impl Foundation {
     }
 }
 
-/// Serves `routes` on `listener` until `shutdown` resolves; then stops
-/// taking requests and lets those in flight finish, runs `stop_own_work`
-/// (the service's consumers and background tasks), and closes the broker
-/// connection and the database pool.
-pub async fn serve_until<S>(
-    name: &str,
-    listener: TcpListener,
-    routes: BoxedFilter<(Response,)>,
-    shutdown: impl Future<Output = ()>,
-    stop_own_work: S,
-    broker: Broker,
-    pool: PgPool,
-) where
-    S: Future<Output = ()>,
-{
-    let server = HttpServer::spawn(listener, routes);
-    shutdown.await;
-    info!(
-        service = name,
-        "shutting down: no new requests; finishing what is in flight"
-    );
-    server.shutdown().await;
-    stop_own_work.await;
-    broker.close().await;
-    pool.close().await;
-    info!(service = name, "stopped");
+impl Foundation {
+    /// Serves `routes` until `shutdown` resolves; then stops taking
+    /// requests and lets those in flight finish, runs `stop_own_work` (the
+    /// service's consumers and background tasks), and closes the broker
+    /// connection and the database pool.
+    pub async fn serve_until(
+        self,
+        routes: BoxedFilter<(Response,)>,
+        shutdown: impl Future<Output = ()>,
+        stop_own_work: impl Future<Output = ()>,
+    ) {
+        let name = self.name;
+        info!(address = %self.address, "{name} listening");
+        let server = HttpServer::spawn(self.listener, routes);
+        shutdown.await;
+        info!(
+            service = name,
+            "shutting down: no new requests; finishing what is in flight"
+        );
+        server.shutdown().await;
+        stop_own_work.await;
+        self.broker.close().await;
+        self.pool.close().await;
+        info!("{name} stopped");
+    }
 }

@@ -8,6 +8,6 @@ mod run;
 mod settings;
 
 pub use config::{ServiceConfig, ServiceDefaults, variables};
-pub use foundation::{Foundation, serve_until};
+pub use foundation::Foundation;
 pub use run::{Configuration, prepare};
 pub use settings::{ConfigError, Settings};
