@@ -11,9 +11,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::{
-    Config, consumers, db,
-    http::{self, AppState, sessions::SignInGuard},
+    config::Config,
+    consumers, db,
+    http::{self, AppState, sign_in_guard::SignInGuard},
     rpc, sweeper,
+    usecases::{Accounts, CreditDesk, OrderHistory, Sessions},
 };
 
 /// How often the dead-letter queues' depth is read into the metrics.
@@ -44,7 +46,7 @@ impl Application {
         let topology = amqp::system::topology(&config.amqp.namespace);
         let broker = Broker::start(config.amqp.clone(), topology.clone());
 
-        let desk = rpc::CreditDesk::new(
+        let desk = CreditDesk::new(
             pool.clone(),
             config.default_credit_limit,
             config.reservation_ttl,
@@ -70,12 +72,16 @@ impl Application {
         let listener = TcpListener::bind(config.http_addr).await?;
         let address = listener.local_addr()?;
         edge::metrics::handle();
+        let access = config.access.access();
         Ok(Self {
             listener,
             address,
             state: AppState {
-                access: config.access.access(),
+                sessions: Sessions::new(pool.clone(), access.tokens().clone()),
+                access,
                 sign_in: SignInGuard::new(config.access.trusted_proxies.clone()),
+                accounts: Accounts::new(pool.clone(), config.default_credit_limit),
+                order_history: OrderHistory::new(pool.clone()),
                 order_events_waiting: order_events.waiting_out(),
                 pool,
                 broker,
