@@ -71,7 +71,11 @@ pub(crate) async fn release_held(
         "lapsed" => false,
         _ => return Ok(Decimal::ZERO),
     };
-    let customer_id = reservation.customer_id.filter(|_| gives_back);
+    let customer_id = if gives_back {
+        Some(reservation.holder()?)
+    } else {
+        None
+    };
     if let Some(customer_id) = customer_id {
         give_back(tx, customer_id, reservation.amount).await?;
     }

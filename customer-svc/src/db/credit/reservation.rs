@@ -38,26 +38,46 @@ pub(super) struct Reservation {
 }
 
 impl Reservation {
-    /// The answer this saga was (or would now be) given; a stored refusal
-    /// reason this contract does not name is an error, not a guess.
+    /// The answer this saga was (or would now be) given. A row that cannot
+    /// be one (a hold with no customer, a refusal with no reason or one this
+    /// contract does not name) is an error, not a guess.
     pub(super) fn reply(&self) -> sqlx::Result<VerifyOrCreateReply> {
         let refused = |reason| VerifyOrCreateReply::Refused {
             customer_id: self.customer_id.and_then(|id| refused_customer(reason, id)),
             reason,
         };
-        Ok(match (self.state.as_str(), self.customer_id) {
-            ("held" | "settled", Some(customer_id)) => {
-                VerifyOrCreateReply::Reserved { customer_id }
+        Ok(match self.state.as_str() {
+            "held" | "settled" => VerifyOrCreateReply::Reserved {
+                customer_id: self.holder()?,
+            },
+            "refused" => {
+                let stored = self.refusal_reason.as_deref().ok_or_else(|| {
+                    broken_row("a refused reservation has no refusal reason".into())
+                })?;
+                refused(
+                    RefusalReason::parse(stored)
+                        .ok_or_else(|| broken_row(format!("unknown refusal reason {stored:?}")))?,
+                )
             }
-            ("refused", _) => {
-                let stored = self.refusal_reason.as_deref().unwrap_or_default();
-                refused(RefusalReason::parse(stored).ok_or_else(|| {
-                    sqlx::Error::Decode(format!("unknown refusal reason {stored:?}").into())
-                })?)
-            }
-            _ => refused(RefusalReason::SagaReleased),
+            "released" | "lapsed" => refused(RefusalReason::SagaReleased),
+            other => return Err(broken_row(format!("unknown reservation state {other:?}"))),
         })
     }
+
+    /// The customer whose credit this reservation holds (or settled).
+    pub(super) fn holder(&self) -> sqlx::Result<Uuid> {
+        self.customer_id.ok_or_else(|| {
+            broken_row(format!(
+                "a {} reservation of {} names no customer",
+                self.state, self.amount
+            ))
+        })
+    }
+}
+
+/// A stored reservation that breaks the rules every writer keeps.
+fn broken_row(what: String) -> sqlx::Error {
+    sqlx::Error::Decode(what.into())
 }
 
 /// The customer a refusal names: none for `sign_in_required`, whose caller
