@@ -31,8 +31,8 @@ pub enum SignInError {
     Db(#[from] sqlx::Error),
 }
 
-/// A signed-in customer's access token.
-#[derive(Debug)]
+/// A signed-in customer's access token. No `Debug`: the token is a secret
+/// and must not reach a log.
 pub struct Session {
     /// The customer signed in.
     pub customer_id: Uuid,
