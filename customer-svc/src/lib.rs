@@ -10,6 +10,7 @@ pub mod http;
 pub mod rpc;
 mod startup;
 pub mod sweeper;
+pub mod usecases;
 
 pub use config::Config;
 pub use startup::Application;

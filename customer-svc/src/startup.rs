@@ -9,9 +9,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    Config, consumers, db,
-    http::{self, AppState, sessions::SignInGuard},
+    config::Config,
+    consumers, db,
+    http::{self, AppState, sign_in_guard::SignInGuard},
     rpc, sweeper,
+    usecases::{Accounts, CreditDesk, OrderHistory, Sessions},
 };
 
 /// How often the dead-letter queues' depth is read into the metrics.
@@ -38,7 +40,7 @@ impl Application {
         let foundation = Foundation::lay(&config.service, &db::MIGRATOR, None).await?;
         let (pool, broker) = (foundation.pool.clone(), foundation.broker.clone());
 
-        let desk = rpc::CreditDesk::new(
+        let desk = CreditDesk::new(
             pool.clone(),
             config.default_credit_limit,
             config.reservation_ttl,
@@ -61,11 +63,15 @@ impl Application {
             stop_background.clone(),
         );
 
+        let access = config.service.access.access();
         Ok(Self {
             foundation,
             state: AppState {
-                access: config.service.access.access(),
+                sessions: Sessions::new(pool.clone(), access.tokens().clone()),
+                access,
                 sign_in: SignInGuard::new(config.service.access.trusted_proxies.clone()),
+                accounts: Accounts::new(pool.clone(), config.default_credit_limit),
+                order_history: OrderHistory::new(pool.clone()),
                 order_events_waiting: order_events.waiting_out(),
                 pool,
                 broker,

@@ -31,9 +31,9 @@ pub struct CustomerRow {
 /// What creating a customer can run into.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
-    /// Another customer has this email.
-    #[error("a customer with this email already exists")]
-    EmailTaken,
+    /// Another customer has this email (given).
+    #[error("a customer with email {0} already exists")]
+    EmailTaken(Email),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -61,7 +61,7 @@ pub async fn insert(
     .await
     .map_err(|error| {
         if super::violates(&error, "customers_email_key") {
-            CreateError::EmailTaken
+            CreateError::EmailTaken(email.clone())
         } else {
             CreateError::Db(error)
         }

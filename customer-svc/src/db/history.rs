@@ -175,8 +175,8 @@ async fn add_confirmed(tx: &mut PgConnection, events: &[&OrderConfirmed]) -> sql
     .bind(
         events
             .iter()
-            .map(|e| i32::try_from(e.item_count).unwrap_or(i32::MAX))
-            .collect::<Vec<_>>(),
+            .map(|e| stored_item_count(e.item_count))
+            .collect::<sqlx::Result<Vec<_>>>()?,
     )
     .bind(events.iter().map(|e| e.placed_at).collect::<Vec<_>>())
     .execute(tx)
@@ -198,11 +198,21 @@ async fn add_cancelled(tx: &mut PgConnection, event: &OrderCancelled) -> sqlx::R
     .bind(event.saga_id)
     .bind(event.total.amount())
     .bind(event.currency.as_str())
-    .bind(i32::try_from(event.item_count).unwrap_or(i32::MAX))
+    .bind(stored_item_count(event.item_count)?)
     .bind(event.placed_at)
     .execute(tx)
     .await
     .map(drop)
+}
+
+/// An event's unit count as the history stores it (an `integer`). A count
+/// beyond that is refused, never written as a smaller one.
+fn stored_item_count(item_count: u32) -> sqlx::Result<i32> {
+    i32::try_from(item_count).map_err(|_| {
+        sqlx::Error::Encode(
+            format!("item_count {item_count} is more than the history can hold").into(),
+        )
+    })
 }
 
 /// One order in a customer's history.

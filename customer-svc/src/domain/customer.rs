@@ -5,7 +5,7 @@ use std::{fmt, str::FromStr};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{Money, ValueError};
+use contract::{Money, ValueError};
 
 /// Whether a customer may buy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,9 +5,13 @@
 
 use serde_json::{Map, Value};
 
+use contract::{Email, PersonName};
 use edge::{error::ApiError, fields::FieldErrors};
 
-use super::{CreditLimit, CustomerStatus, Email, Password, PersonName};
+use super::{
+    customer::{CreditLimit, CustomerStatus},
+    password::Password,
+};
 
 /// The fields of a customer that a change may name.
 const CHANGEABLE: [&str; 4] = ["name", "status", "credit_limit", "password"];

@@ -22,8 +22,8 @@ use edge::{
 
 use super::{AppState, caller, with_state};
 use crate::{
-    db::customers::{self, CreateError, CustomerFilter, CustomerPatch, CustomerRow, UpdateError},
-    domain::{CreditLimit, CustomerChanges, Email, Money, NewCustomer},
+    db::customers::{CustomerFilter, CustomerRow},
+    domain::{CustomerChanges, Email, Money, NewCustomer},
 };
 
 /// A customer as the API shows it.
@@ -119,9 +119,7 @@ async fn list(
         q: search_text(&query, "q")?,
         email,
     };
-    let (rows, total) = customers::list(&state.pool, &filter, paging.limit(), paging.offset())
-        .await
-        .map_err(ApiError::from)?;
+    let (rows, total) = state.accounts.search(&filter, paging).await?;
     let items = rows
         .into_iter()
         .map(CustomerView::try_from)
@@ -134,38 +132,11 @@ async fn create(
     body: Map<String, Value>,
     state: AppState,
 ) -> Result<Response, Rejection> {
-    let NewCustomer {
-        email,
-        name,
-        credit_limit,
-        password,
-    } = NewCustomer::parse(&body)?;
-    let credit_limit = match credit_limit {
-        Some(limit) => {
-            caller.require_admin_for("credit_limit")?;
-            limit
-        }
-        None => CreditLimit::new(state.config.default_credit_limit).map_err(ApiError::internal)?,
-    };
-    let password_hash = match password {
-        Some(password) => Some(password.hash().await.map_err(ApiError::internal)?),
-        None => None,
-    };
-    let row = customers::insert(
-        &state.pool,
-        &email,
-        &name,
-        credit_limit,
-        password_hash.as_deref(),
-    )
-    .await
-    .map_err(|error| match error {
-        CreateError::EmailTaken => ApiError::Conflict {
-            code: "email_taken",
-            message: format!("a customer with email {email} already exists"),
-        },
-        CreateError::Db(cause) => ApiError::from(cause),
-    })?;
+    let new = NewCustomer::parse(&body)?;
+    if new.credit_limit.is_some() {
+        caller.require_admin_for("credit_limit")?;
+    }
+    let row = state.accounts.sign_up(new).await?;
     let location = format!("/api/v1/customers/{}", row.id);
     let reply = warp::reply::with_status(
         warp::reply::json(&CustomerView::try_from(row)?),
@@ -177,10 +148,7 @@ async fn create(
 async fn get(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     let id = edge::path_id(&id)?;
     caller.require_customer(id)?;
-    let row = customers::get(&state.pool, id)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or(ApiError::NotFound("customer"))?;
+    let row = state.accounts.find(id).await?;
     Ok(warp::reply::json(&CustomerView::try_from(row)?).into_response())
 }
 
@@ -192,50 +160,20 @@ async fn update(
 ) -> Result<Response, Rejection> {
     let id = edge::path_id(&id)?;
     caller.require_customer(id)?;
-    let CustomerChanges {
-        name,
-        status,
-        credit_limit,
-        password,
-    } = CustomerChanges::parse(&body)?;
-    if status.is_some() {
+    let changes = CustomerChanges::parse(&body)?;
+    if changes.status.is_some() {
         caller.require_admin_for("status")?;
     }
-    if credit_limit.is_some() {
+    if changes.credit_limit.is_some() {
         caller.require_admin_for("credit_limit")?;
     }
-    let patch = CustomerPatch {
-        name,
-        status,
-        credit_limit,
-        password_hash: match password {
-            Some(password) => Some(password.hash().await.map_err(ApiError::internal)?),
-            None => None,
-        },
-    };
-    let row = customers::update(&state.pool, id, &patch)
-        .await
-        .map_err(|error| match error {
-            UpdateError::LimitBelowUsage(used) => ApiError::Conflict {
-                code: "credit_limit_below_usage",
-                message: format!(
-                    "the credit limit cannot be lower than the credit in use ({used})"
-                ),
-            },
-            UpdateError::Db(cause) => ApiError::from(cause),
-        })?
-        .ok_or(ApiError::NotFound("customer"))?;
+    let row = state.accounts.change(id, changes).await?;
     Ok(warp::reply::json(&CustomerView::try_from(row)?).into_response())
 }
 
 async fn delete(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     caller.require_admin()?;
     let id = edge::path_id(&id)?;
-    if !customers::delete(&state.pool, id)
-        .await
-        .map_err(ApiError::from)?
-    {
-        return Err(ApiError::NotFound("customer").into());
-    }
+    state.accounts.remove(id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -12,10 +12,7 @@ use warp::{Filter, Rejection, Reply, reply::Response};
 use edge::{auth::Caller, error::ApiError, paging::Paging};
 
 use super::{AppState, caller, with_state};
-use crate::{
-    db::{customers, history},
-    domain::Money,
-};
+use crate::{domain::Money, usecases::HistoryPage};
 
 #[derive(Debug, Serialize)]
 struct HistoryView {
@@ -63,13 +60,7 @@ async fn order_history(
     let customer_id = edge::path_id(&id)?;
     caller.require_customer(customer_id)?;
     let paging = Paging::from_query(&query)?;
-    customers::get(&state.pool, customer_id)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or(ApiError::NotFound("customer"))?;
-    let (rows, stats) = history::page(&state.pool, customer_id, paging.limit(), paging.offset())
-        .await
-        .map_err(ApiError::from)?;
+    let HistoryPage { items, stats } = state.order_history.page(customer_id, paging).await?;
     let view = HistoryView {
         customer_id,
         stats: StatsView {
@@ -77,7 +68,7 @@ async fn order_history(
             total_spent: ApiError::stored_money(stats.total_spent)?,
             last_order_at: stats.last_order_at,
         },
-        items: rows
+        items: items
             .into_iter()
             .map(|row| {
                 Ok(HistoryItemView {

@@ -2,8 +2,10 @@
 //! shared with order-svc (error shape, CORS, tracing, metrics, health).
 
 pub mod customers;
+mod errors;
 pub mod history;
 pub mod sessions;
+pub mod sign_in_guard;
 
 use std::sync::Arc;
 
@@ -12,7 +14,10 @@ use edge::auth::{Access, Caller};
 use sqlx::PgPool;
 use warp::{Filter, Rejection, filters::BoxedFilter, reply::Response};
 
-use crate::Config;
+use crate::{
+    Config,
+    usecases::{Accounts, OrderHistory, Sessions},
+};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -26,7 +31,13 @@ pub struct AppState {
     /// Who may do what: the admin token and the access tokens.
     pub access: Access,
     /// Sign-in attempts per account and per client.
-    pub sign_in: sessions::SignInGuard,
+    pub sign_in: sign_in_guard::SignInGuard,
+    /// Signing up, reading, searching, changing and removing customers.
+    pub accounts: Accounts,
+    /// Signing in.
+    pub sessions: Sessions,
+    /// Reading a customer's order history.
+    pub order_history: OrderHistory,
     /// Order events waiting out a failure (for `/readyz`).
     pub order_events_waiting: amqp::WaitingOut,
 }

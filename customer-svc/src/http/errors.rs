@@ -1,0 +1,67 @@
+//! The one place where what a use case refuses becomes an HTTP answer: each
+//! use-case error converts into the edge's [`ApiError`] by one `From` here,
+//! and `edge::error::recover` renders it. Handlers never translate an error
+//! themselves; their `?` does it.
+
+use edge::error::ApiError;
+use warp::Rejection;
+
+use crate::usecases::{AccountError, HistoryError, SignInError};
+
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::NotFound => ApiError::NotFound("customer"),
+            AccountError::EmailTaken(_) => ApiError::Conflict {
+                code: "email_taken",
+                message: error.to_string(),
+            },
+            AccountError::LimitBelowUsage(_) => ApiError::Conflict {
+                code: "credit_limit_below_usage",
+                message: error.to_string(),
+            },
+            AccountError::Db(cause) => ApiError::from(cause),
+            AccountError::DefaultLimit(_) | AccountError::PasswordHash(_) => {
+                ApiError::internal(error)
+            }
+        }
+    }
+}
+
+impl From<SignInError> for ApiError {
+    fn from(error: SignInError) -> Self {
+        match error {
+            SignInError::InvalidCredentials => ApiError::Unauthenticated {
+                code: "invalid_credentials",
+                message: error.to_string(),
+            },
+            SignInError::Token(cause) => ApiError::internal(cause),
+            SignInError::Db(cause) => ApiError::from(cause),
+        }
+    }
+}
+
+impl From<HistoryError> for ApiError {
+    fn from(error: HistoryError) -> Self {
+        match error {
+            HistoryError::UnknownCustomer => ApiError::NotFound("customer"),
+            HistoryError::Db(cause) => ApiError::from(cause),
+        }
+    }
+}
+
+/// warp takes a handler's failure as a [`Rejection`]. This carries each
+/// use-case error through its one `From` above into an [`ApiError`] (the
+/// rejection `edge::error::recover` looks for), so that a handler's `?`
+/// needs nothing more. It translates nothing itself.
+macro_rules! rejected_as_api_error {
+    ($($error:ty),+ $(,)?) => {$(
+        impl From<$error> for Rejection {
+            fn from(error: $error) -> Self {
+                warp::reject::custom(ApiError::from(error))
+            }
+        }
+    )+};
+}
+
+rejected_as_api_error!(AccountError, HistoryError, SignInError);
