@@ -27,7 +27,7 @@ use super::{
     outbox,
     sagas::{self, SAGA_COLUMNS, SagaRow, plan},
 };
-use crate::saga::state::{Event, Transition};
+use crate::domain::saga::{Event, Transition};
 
 /// What steps 3 and 4 did to one saga, and its order as the transaction
 /// that did it read it (for the checkout's answer) when the saga ended there.

@@ -1,5 +1,5 @@
 //! The checkout saga's persisted state. Every transition is decided by
-//! `crate::saga::state::transition` and written by [`apply_all`] (or
+//! `crate::domain::saga::transition` and written by [`apply_all`] (or
 //! [`apply`] for one saga), the one compare-and-set on `(step, attempt)`,
 //! committed together with the order's status and the timeline, before any
 //! side effect of the next step is requested; an outcome that arrives for a
@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use contract::RejectionReason;
 
-use crate::saga::state::{Attempt, Deadline, Event, Lease, Phase, Step, Transition, transition};
+use crate::domain::saga::{Attempt, Deadline, Event, Lease, Phase, Step, Transition, transition};
 
 /// A saga as stored.
 #[derive(Debug, Clone, FromRow)]

@@ -23,13 +23,15 @@ use super::{
     decisions::{VerifyDecision, decide_verification},
     gateway::CustomerGateway,
     recorder::Recorder,
-    state::Step,
     waiters::OrderWaiters,
 };
-use crate::db::{
-    confirmation::{self, StockOutcome, Verified},
-    orders::{self, OrderRecord},
-    sagas::{self, SagaLease, SagaRow},
+use crate::{
+    db::{
+        confirmation::{self, StockOutcome, Verified},
+        orders::{self, OrderRecord},
+        sagas::{self, SagaLease, SagaRow},
+    },
+    domain::saga::Step,
 };
 
 /// Tries of step 2 after crashes before the saga gives up and compensates.

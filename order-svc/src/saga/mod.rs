@@ -1,4 +1,4 @@
-//! The checkout saga: a state machine ([`state`]) persisted by
+//! The checkout saga: a state machine (`crate::domain::saga`) persisted by
 //! `crate::db::sagas`, driven by a [`Coordinator`], resumed by [`recovery`]
 //! after a crash, talking to customer-svc through a [`CustomerGateway`].
 //!
@@ -17,7 +17,6 @@ mod decisions;
 mod gateway;
 mod recorder;
 pub mod recovery;
-pub mod state;
 mod waiters;
 
 pub use coordinator::{Coordinator, SagaSettings};
