@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use contract::{Currency, Money, OrderCancelled};
 
-use super::OrderRow;
+use super::rows::OrderRow;
 use crate::db::{self, outbox, sagas};
 
 /// What a cancellation found.

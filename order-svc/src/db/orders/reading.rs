@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{LineRow, OrderRecord, OrderRow, StepRow};
+use super::rows::{LineRow, OrderRecord, OrderRow, StepRow};
 use crate::db;
 
 /// An order with its lines and its saga's timeline: one statement, so one

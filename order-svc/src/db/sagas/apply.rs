@@ -1,6 +1,6 @@
-//! The one write of a transition: a compare-and-set on each saga's step and
-//! attempt, with its timeline entries, for one saga or a batch in one
-//! statement.
+//! The one write of a transition, once decided ([`plan`]): a compare-and-set
+//! on each saga's step and attempt, with its timeline entries, for one saga
+//! or a batch in one statement; and a timeline entry on its own.
 
 use std::collections::HashMap;
 
@@ -9,8 +9,34 @@ use uuid::Uuid;
 
 use contract::RejectionReason;
 
-use super::{SAGA_COLUMNS, SagaRow, seconds};
-use crate::domain::saga::{Attempt, Deadline, Lease, Transition};
+use super::row::{SAGA_COLUMNS, SagaRow, seconds};
+use crate::domain::saga::{Attempt, Deadline, Event, Lease, Transition, transition};
+
+/// Appends an entry to the saga's timeline. (Batches write theirs within
+/// their own statements: [`apply_all`], recording, the outbox relay.)
+pub async fn log_step(
+    tx: &mut PgConnection,
+    saga_id: Uuid,
+    step: &str,
+    status: &str,
+    detail: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO saga_steps (saga_id, step, status, detail) VALUES ($1, $2, $3, $4)")
+        .bind(saga_id)
+        .bind(step)
+        .bind(status)
+        .bind(detail)
+        .execute(tx)
+        .await
+        .map(drop)
+}
+
+/// Decides what `event` does to `saga`. An event its step cannot take is a
+/// bug in the driver, reported as an error (nothing is written).
+pub(crate) fn plan(saga: &SagaRow, event: Event) -> sqlx::Result<Transition> {
+    transition(saga.step, saga.attempt, event)
+        .map_err(|illegal| sqlx::Error::InvalidArgument(illegal.to_string()))
+}
 
 /// Writes `transition` for `saga` inside `tx` (see [`apply_all`]). `None`,
 /// with nothing written, when the saga moved on meanwhile.

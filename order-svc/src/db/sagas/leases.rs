@@ -7,7 +7,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{SAGA_COLUMNS, SagaRow, seconds};
+use super::row::{SAGA_COLUMNS, SagaRow, seconds};
 
 /// How the recording instance holds the sagas it records: it drives them
 /// without claiming them.

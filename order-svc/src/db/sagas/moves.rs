@@ -10,7 +10,10 @@ use uuid::Uuid;
 
 use contract::RejectionReason;
 
-use super::{SagaRow, apply, plan};
+use super::{
+    apply::{apply, plan},
+    row::SagaRow,
+};
 use crate::domain::saga::Event;
 
 /// Starts a new try of step 2, with a new deadline. `None` when the saga
