@@ -17,10 +17,13 @@ mod decisions;
 mod gateway;
 mod recorder;
 pub mod recovery;
+mod settings;
+mod steps;
 mod waiters;
 
-pub use coordinator::{Coordinator, SagaSettings};
+pub use coordinator::Coordinator;
 pub use decisions::{VerifyDecision, decide_verification};
 pub use gateway::{AmqpCustomerGateway, CustomerGateway};
 pub use recorder::{RecordError, Recorded, Recorder};
+pub use settings::SagaSettings;
 pub use waiters::{OrderWaiters, Signal};
