@@ -15,6 +15,7 @@ use crate::{
     http::{self, AppState},
     relay,
     saga::{self, AmqpCustomerGateway, Coordinator, SagaSettings},
+    usecases::UseCases,
 };
 
 /// A built, not yet running, order-svc.
@@ -91,6 +92,7 @@ impl Application {
             listener,
             address,
             state: AppState {
+                usecases: UseCases::new(pool.clone(), coordinator.clone(), &config),
                 pool,
                 broker,
                 coordinator,

@@ -7,7 +7,7 @@ use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::rows::{LineRow, OrderRecord, OrderRow, StepRow};
-use crate::db;
+use crate::{db, domain::order::OrderStatus};
 
 /// An order with its lines and its saga's timeline: one statement, so one
 /// snapshot, with no transaction around it.
@@ -75,7 +75,7 @@ pub struct OrderFilter {
     /// Only this customer's.
     pub customer_id: Option<Uuid>,
     /// Only in this status.
-    pub status: Option<String>,
+    pub status: Option<OrderStatus>,
 }
 
 /// One page of orders, newest first, with their lines, and how many match.
@@ -92,14 +92,14 @@ pub async fn list(
         "SELECT count(*) FROM orders WHERE {WHERE}"
     )))
     .bind(filter.customer_id)
-    .bind(&filter.status)
+    .bind(filter.status.map(OrderStatus::as_str))
     .fetch_one(&mut *tx)
     .await?;
     let orders: Vec<OrderRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT * FROM orders WHERE {WHERE} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
     )))
     .bind(filter.customer_id)
-    .bind(&filter.status)
+    .bind(filter.status.map(OrderStatus::as_str))
     .bind(limit)
     .bind(offset)
     .fetch_all(&mut *tx)

@@ -13,7 +13,7 @@ use crate::{
         products::ProductRow,
         sagas::{self, SAGA_COLUMNS, SagaLease, SagaRow},
     },
-    domain::checkout::{Priced, PricedLine},
+    domain::pricing::{Priced, PricedLine},
 };
 
 /// Everything a new checkout records.
