@@ -14,7 +14,7 @@ mod orders;
 
 use sqlx::PgPool;
 
-use crate::{Config, saga::Coordinator};
+use crate::{config::Config, saga::Coordinator};
 
 pub use cancel::CancelError;
 pub use catalogue::{Catalogue, CatalogueError};
