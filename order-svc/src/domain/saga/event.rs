@@ -1,4 +1,4 @@
-//! What can happen to a saga: the events [`super::transition`] takes.
+//! What can happen to a saga: the events [`super::transition()`] takes.
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The checkout saga's state machine, as types: where a saga stands
 //! ([`Step`], [`Phase`]), what can happen to it ([`Event`]), and the one pure
-//! function, [`transition`], that says what an event does from a step, or
+//! function, [`transition()`], that says what an event does from a step, or
 //! refuses it. It lives in the domain, beneath both the database and the saga
 //! engine: `crate::db::sagas::apply` is the one place a transition is written
 //! (a compare-and-set on step and attempt, with its timeline entries), and
