@@ -106,44 +106,8 @@ impl Checkout {
         key: Option<IdempotencyKey>,
     ) -> Result<Placed, CheckoutError> {
         let started = Instant::now();
-        let order_id = Uuid::now_v7();
-        let saga_id = Uuid::now_v7();
-        let fingerprint = request.fingerprint();
-        let new = NewCheckout {
-            order_id,
-            saga_id,
-            email: request.email.as_str().to_owned(),
-            name: request.name.as_str().to_owned(),
-            customer_id: request.customer_id,
-            products: request.lines.iter().map(|line| line.product_id).collect(),
-            idempotency: key.map(|key| (key.as_str().to_owned(), fingerprint)),
-        };
-        let waiters = self.coordinator.waiters();
-        let (email, name, customer_id) = (
-            request.email.clone(),
-            request.name.clone(),
-            request.customer_id,
-        );
-        let (order_id, signal, fresh) =
-            match self.coordinator.recorder().record(new, request).await? {
-                Recorded::New(saga, priced) => {
-                    // Subscribed before the saga starts, so that its end cannot be missed.
-                    let signal = waiters.subscribe(order_id);
-                    let verification = VerifyOrCreateRequest {
-                        saga_id,
-                        email,
-                        name,
-                        amount: priced.total,
-                        currency: priced.currency,
-                        customer_id,
-                    };
-                    self.coordinator.drive_recorded(saga, verification);
-                    (order_id, signal, true)
-                }
-                Recorded::Existing(existing) => (existing, waiters.subscribe(existing), false),
-            };
-
-        let (ended, signalled) = self.wait_for_end(order_id, signal, !fresh).await?;
+        let (order_id, signal, recorded_before) = self.record_and_start(request, key).await?;
+        let (ended, signalled) = self.wait_for_end(order_id, signal, recorded_before).await?;
         let order = match signalled {
             // The transaction that ended the saga read the order: no second read.
             Some(record) => Arc::unwrap_or_clone(record),
@@ -158,6 +122,53 @@ impl Checkout {
             ended,
             access_token,
         })
+    }
+
+    /// Step 1, and the saga's start: records `request` and starts its saga,
+    /// or finds the order `key` recorded before for the same request. The
+    /// order, a receiver of its end (subscribed before its saga started, so
+    /// that the end cannot be missed), and whether it was recorded before.
+    async fn record_and_start(
+        &self,
+        request: CheckoutRequest,
+        key: Option<IdempotencyKey>,
+    ) -> Result<(Uuid, watch::Receiver<Signal>, bool), CheckoutError> {
+        let order_id = Uuid::now_v7();
+        let saga_id = Uuid::now_v7();
+        let fingerprint = request.fingerprint();
+        let new = NewCheckout {
+            order_id,
+            saga_id,
+            email: request.email.as_str().to_owned(),
+            name: request.name.as_str().to_owned(),
+            customer_id: request.customer_id,
+            products: request.lines.iter().map(|line| line.product_id).collect(),
+            idempotency: key.map(|key| (key.as_str().to_owned(), fingerprint)),
+        };
+        let (email, name, customer_id) = (
+            request.email.clone(),
+            request.name.clone(),
+            request.customer_id,
+        );
+        let waiters = self.coordinator.waiters();
+        Ok(
+            match self.coordinator.recorder().record(new, request).await? {
+                Recorded::New(saga, priced) => {
+                    let signal = waiters.subscribe(order_id);
+                    let verification = VerifyOrCreateRequest {
+                        saga_id,
+                        email,
+                        name,
+                        amount: priced.total,
+                        currency: priced.currency,
+                        customer_id,
+                    };
+                    self.coordinator.drive_recorded(saga, verification);
+                    (order_id, signal, false)
+                }
+                Recorded::Existing(existing) => (existing, waiters.subscribe(existing), true),
+            },
+        )
     }
 
     /// Waits until the order's checkout has ended, at most `self.wait`; true
