@@ -12,6 +12,7 @@ pub mod http;
 pub mod relay;
 pub mod saga;
 mod startup;
+pub mod usecases;
 
 pub use config::Config;
 pub use startup::Application;

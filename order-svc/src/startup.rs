@@ -15,6 +15,7 @@ use crate::{
     http::{self, AppState},
     relay,
     saga::{self, AmqpCustomerGateway, Coordinator, SagaSettings},
+    usecases::UseCases,
 };
 
 /// A built, not yet running, order-svc.
@@ -88,6 +89,7 @@ impl Application {
         Ok(Self {
             foundation,
             state: AppState {
+                usecases: UseCases::new(pool.clone(), coordinator.clone(), &config),
                 pool,
                 broker,
                 coordinator,

@@ -1,5 +1,5 @@
 //! The outbox table: events written in the business transaction, published
-//! later by the relay (`crate::outbox`).
+//! later by the relay (`crate::relay`).
 
 use serde::Serialize;
 use sqlx::{FromRow, PgConnection};

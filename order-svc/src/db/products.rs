@@ -180,7 +180,7 @@ pub async fn retire(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
     Ok(retired == 1)
 }
 
-impl crate::domain::checkout::CatalogueEntry for ProductRow {
+impl crate::domain::pricing::CatalogueEntry for ProductRow {
     fn id(&self) -> Uuid {
         self.id
     }

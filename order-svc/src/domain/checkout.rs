@@ -1,13 +1,12 @@
 //! A checkout request, parsed: a valid customer and 1 to 50 distinct lines of
-//! 1 to 1000 units each. Prices are never taken from the request.
+//! 1 to 1000 units each. Prices are never taken from the request
+//! (`super::pricing` prices it from the catalogue).
 
-use rust_decimal::Decimal;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use contract::{Currency, Money};
 use edge::{error::ApiError, fields::FieldErrors};
 
 use super::{Email, PersonName};
@@ -137,103 +136,6 @@ impl CheckoutRequest {
     pub fn fingerprint(&self) -> String {
         let canonical = serde_json::to_vec(self).unwrap_or_default();
         format!("{:x}", Sha256::digest(canonical))
-    }
-}
-
-/// A line priced from the catalogue, ready to record.
-#[derive(Debug, Clone)]
-pub struct PricedLine {
-    /// The product.
-    pub product_id: Uuid,
-    /// Its sku.
-    pub sku: String,
-    /// Its name.
-    pub name: String,
-    /// Units.
-    pub quantity: i32,
-    /// Its current price.
-    pub unit_price: Decimal,
-}
-
-/// A checkout's lines priced from the catalogue.
-#[derive(Debug, Clone)]
-pub struct Priced {
-    /// The lines, in the request's order.
-    pub lines: Vec<PricedLine>,
-    /// Their currency.
-    pub currency: Currency,
-    /// The order's total.
-    pub total: Money,
-}
-
-/// What pricing needs to know of a product on sale.
-pub trait CatalogueEntry {
-    /// Its id.
-    fn id(&self) -> Uuid;
-    /// Its sku.
-    fn sku(&self) -> &str;
-    /// Its name.
-    fn name(&self) -> &str;
-    /// Its price.
-    fn price(&self) -> Decimal;
-    /// Its currency.
-    fn currency(&self) -> &str;
-}
-
-impl CheckoutRequest {
-    /// Prices every line from `catalogue` (the products on sale among those
-    /// asked for; never from the request): unknown or retired products, a
-    /// product priced in another currency than the shop's, or an absurd
-    /// total are a 422.
-    pub fn price<P: CatalogueEntry>(
-        &self,
-        catalogue: &[P],
-        shop: &Currency,
-    ) -> Result<Priced, ApiError> {
-        let mut unknown = Map::new();
-        let mut lines = Vec::with_capacity(self.lines.len());
-        for (index, line) in self.lines.iter().enumerate() {
-            match catalogue.iter().find(|p| p.id() == line.product_id) {
-                Some(product) => lines.push(PricedLine {
-                    product_id: product.id(),
-                    sku: product.sku().to_owned(),
-                    name: product.name().to_owned(),
-                    quantity: i32::try_from(line.quantity).unwrap_or(i32::MAX),
-                    unit_price: product.price(),
-                }),
-                None => {
-                    unknown.insert(
-                        format!("items[{index}].product_id"),
-                        json!("is not a product on sale (unknown or retired)"),
-                    );
-                }
-            }
-        }
-        if !unknown.is_empty() {
-            return Err(ApiError::Validation(Value::Object(unknown)));
-        }
-        if let Some(other) = catalogue.iter().find(|p| p.currency() != shop.as_str()) {
-            return Err(ApiError::invalid_field(
-                "items",
-                format!(
-                    "product {} is priced in {}; this shop sells in {shop} only",
-                    other.id(),
-                    other.currency()
-                ),
-            ));
-        }
-        let currency = shop.clone();
-        let total: Decimal = lines
-            .iter()
-            .map(|l| l.unit_price * Decimal::from(l.quantity))
-            .sum();
-        let total = Money::new(total)
-            .map_err(|_| ApiError::invalid_field("items", "the order total is too large"))?;
-        Ok(Priced {
-            lines,
-            currency,
-            total,
-        })
     }
 }
 

@@ -31,6 +31,30 @@ pub struct ProductFields {
     pub image_url: Option<String>,
 }
 
+impl ProductFields {
+    /// Refuses a currency other than the shop's.
+    pub fn sold_in(self, shop: &Currency) -> Result<Self, NotShopCurrency> {
+        sold_in(Some(&self.currency), shop)?;
+        Ok(self)
+    }
+}
+
+/// A product priced in another currency than the shop's. One shop, one
+/// currency, so that totals and credit never mix currencies.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("this shop sells in {shop} only")]
+pub struct NotShopCurrency {
+    /// The shop's currency.
+    pub shop: Currency,
+}
+
+fn sold_in(currency: Option<&str>, shop: &Currency) -> Result<(), NotShopCurrency> {
+    match currency {
+        Some(currency) if currency != shop.as_str() => Err(NotShopCurrency { shop: shop.clone() }),
+        _ => Ok(()),
+    }
+}
+
 /// Some fields of a product; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProductPatch {
@@ -135,16 +159,10 @@ impl ProductPatch {
         })
     }
 
-    /// Refuses a currency other than the shop's (a 422): one shop, one
-    /// currency, so that totals and credit never mix currencies.
-    pub fn sold_in(self, shop: &Currency) -> Result<Self, ApiError> {
-        match &self.currency {
-            Some(currency) if currency != shop.as_str() => Err(ApiError::invalid_field(
-                "currency",
-                format!("this shop sells in {shop} only"),
-            )),
-            _ => Ok(self),
-        }
+    /// Refuses a currency other than the shop's.
+    pub fn sold_in(self, shop: &Currency) -> Result<Self, NotShopCurrency> {
+        sold_in(self.currency.as_deref(), shop)?;
+        Ok(self)
     }
 
     /// True when nothing would change.

@@ -2,6 +2,7 @@
 //! conventions shared with customer-svc (error shape, CORS, tracing, metrics,
 //! health).
 
+mod errors;
 pub mod orders;
 pub mod products;
 pub mod ui;
@@ -14,7 +15,7 @@ use edge::auth::{Access, Caller};
 use sqlx::PgPool;
 use warp::{Filter, Rejection, filters::BoxedFilter, reply::Response};
 
-use crate::{Config, saga::Coordinator};
+use crate::{Config, saga::Coordinator, usecases::UseCases};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct AppState {
     pub broker: Broker,
     /// Drives checkout sagas.
     pub coordinator: Coordinator,
+    /// What the handlers call.
+    pub usecases: UseCases,
     /// The configuration.
     pub config: Arc<Config>,
     /// Who may do what: the admin token and the access tokens.

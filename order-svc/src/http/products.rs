@@ -1,5 +1,6 @@
 //! `/api/v1/products` (public reads of active products, admin writes) and
-//! `/api/v1/categories`.
+//! `/api/v1/categories`. Each handler parses, checks the caller, calls the
+//! catalogue (`crate::usecases::Catalogue`) and renders.
 
 use std::collections::HashMap;
 
@@ -8,17 +9,13 @@ use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
 
 use edge::{
     auth::Caller,
-    error::ApiError,
     fields::search_text,
     json,
     paging::{Page, Paging},
 };
 
 use super::{AppState, caller, views::ProductView, with_state};
-use crate::{
-    db::products::{self, ProductFilter, WriteError},
-    domain::product::ProductPatch,
-};
+use crate::{db::products::ProductFilter, domain::product::ProductPatch};
 
 /// The routes of this module.
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -67,25 +64,15 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .unify()
 }
 
-fn write_error(error: WriteError) -> ApiError {
-    match error {
-        WriteError::SkuTaken => ApiError::Conflict {
-            code: "sku_taken",
-            message: "a product with this sku already exists".into(),
-        },
-        WriteError::Db(cause) => ApiError::from(cause),
-    }
-}
-
 async fn list(query: HashMap<String, String>, state: AppState) -> Result<Response, Rejection> {
     let paging = Paging::from_query(&query)?;
     let filter = ProductFilter {
         q: search_text(&query, "q")?,
         category: search_text(&query, "category")?,
     };
-    let (rows, total) = products::list(&state.pool, &filter, paging.limit(), paging.offset())
-        .await
-        .map_err(ApiError::from)?;
+
+    let (rows, total) = state.usecases.catalogue.page(&filter, paging).await?;
+
     let items = rows
         .into_iter()
         .map(ProductView::try_from)
@@ -94,18 +81,15 @@ async fn list(query: HashMap<String, String>, state: AppState) -> Result<Respons
 }
 
 async fn categories(state: AppState) -> Result<Response, Rejection> {
-    let categories = products::categories(&state.pool)
-        .await
-        .map_err(ApiError::from)?;
+    let categories = state.usecases.catalogue.categories().await?;
     Ok(warp::reply::json(&json!({ "items": categories })).into_response())
 }
 
 async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
     let id = edge::path_id(&id)?;
-    let row = products::get(&state.pool, id)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or(ApiError::NotFound("product"))?;
+
+    let row = state.usecases.catalogue.product(id).await?;
+
     Ok(warp::reply::json(&ProductView::try_from(row)?).into_response())
 }
 
@@ -115,12 +99,10 @@ async fn create(
     state: AppState,
 ) -> Result<Response, Rejection> {
     caller.require_admin()?;
-    let fields = ProductPatch::parse(&body, true)?
-        .sold_in(&state.config.service.shop_currency)?
-        .into_fields()?;
-    let row = products::insert(&state.pool, &fields)
-        .await
-        .map_err(write_error)?;
+    let fields = ProductPatch::parse(&body, true)?.into_fields()?;
+
+    let row = state.usecases.catalogue.create(fields).await?;
+
     let location = format!("/api/v1/products/{}", row.id);
     let reply = warp::reply::with_status(
         warp::reply::json(&ProductView::try_from(row)?),
@@ -137,22 +119,18 @@ async fn update(
 ) -> Result<Response, Rejection> {
     caller.require_admin()?;
     let id = edge::path_id(&id)?;
-    let patch = ProductPatch::parse(&body, false)?.sold_in(&state.config.service.shop_currency)?;
-    let row = products::update(&state.pool, id, &patch)
-        .await
-        .map_err(write_error)?
-        .ok_or(ApiError::NotFound("product"))?;
+    let patch = ProductPatch::parse(&body, false)?;
+
+    let row = state.usecases.catalogue.update(id, patch).await?;
+
     Ok(warp::reply::json(&ProductView::try_from(row)?).into_response())
 }
 
 async fn retire(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     caller.require_admin()?;
     let id = edge::path_id(&id)?;
-    if !products::retire(&state.pool, id)
-        .await
-        .map_err(ApiError::from)?
-    {
-        return Err(ApiError::NotFound("product").into());
-    }
+
+    state.usecases.catalogue.retire(id).await?;
+
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,4 +1,4 @@
-//! The checkout saga: a state machine ([`state`]) persisted by
+//! The checkout saga: a state machine (`crate::domain::saga`) persisted by
 //! `crate::db::sagas`, driven by a [`Coordinator`], resumed by [`recovery`]
 //! after a crash, talking to customer-svc through a [`CustomerGateway`].
 //!
@@ -17,11 +17,13 @@ mod decisions;
 mod gateway;
 mod recorder;
 pub mod recovery;
-pub mod state;
+mod settings;
+mod steps;
 mod waiters;
 
-pub use coordinator::{Coordinator, SagaSettings};
+pub use coordinator::Coordinator;
 pub use decisions::{VerifyDecision, decide_verification};
 pub use gateway::{AmqpCustomerGateway, CustomerGateway};
 pub use recorder::{RecordError, Recorded, Recorder};
+pub use settings::SagaSettings;
 pub use waiters::{OrderWaiters, Signal};

@@ -15,14 +15,17 @@ use crate::{
         orders::{self, KeyReused, NewCheckout},
         sagas::{SagaLease, SagaRow},
     },
-    domain::checkout::{CheckoutRequest, Priced},
+    domain::{
+        checkout::CheckoutRequest,
+        pricing::{Priced, PricingError},
+    },
 };
 
 /// The most checkouts recorded in one transaction.
 const MAX_BATCH: usize = 64;
 
 type Job = (NewCheckout, CheckoutRequest);
-type Pricing = Result<(SagaRow, Priced), edge::error::ApiError>;
+type Pricing = Result<(SagaRow, Priced), PricingError>;
 
 /// What recording a checkout found.
 #[derive(Debug)]
@@ -40,8 +43,8 @@ pub enum RecordError {
     #[error(transparent)]
     KeyReused(#[from] KeyReused),
     /// The lines could not be priced (unknown products, for example).
-    #[error("the checkout could not be priced")]
-    Unpriceable(edge::error::ApiError),
+    #[error(transparent)]
+    Unpriceable(PricingError),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] sqlx::Error),

@@ -1,0 +1,51 @@
+//! What order-svc does for its callers, free of HTTP: place a checkout and
+//! wait for its saga ([`Checkout`]), read and cancel orders ([`Orders`]),
+//! read and change the catalogue ([`Catalogue`]). A handler in
+//! `crate::http` parses a request into these typed inputs, calls one use
+//! case, and renders what it returns; each use case has an error type of its
+//! own, which `crate::http::errors` turns into the API's error shape.
+//! Who may call which (the admin, an order's token) is the handler's to
+//! check, with `edge::auth`.
+
+mod cancel;
+mod catalogue;
+mod checkout;
+mod orders;
+
+use sqlx::PgPool;
+
+use crate::{config::Config, saga::Coordinator};
+
+pub use cancel::CancelError;
+pub use catalogue::{Catalogue, CatalogueError};
+pub use checkout::{Checkout, CheckoutError, Placed};
+pub use orders::{OrderLookupError, Orders};
+
+/// Every use case, ready to call. Cheap to clone.
+#[derive(Clone)]
+pub struct UseCases {
+    /// Placing checkouts.
+    pub checkout: Checkout,
+    /// Reading and cancelling orders.
+    pub orders: Orders,
+    /// Reading and changing the catalogue.
+    pub catalogue: Catalogue,
+}
+
+impl UseCases {
+    /// The use cases over `pool`, driving sagas with `coordinator`, as
+    /// `config` says: how long a checkout waits for its saga, the key that
+    /// signs an order's token, the shop's currency.
+    pub fn new(pool: PgPool, coordinator: Coordinator, config: &Config) -> Self {
+        Self {
+            checkout: Checkout::new(
+                pool.clone(),
+                coordinator,
+                config.service.access.access().tokens().clone(),
+                config.checkout_wait,
+            ),
+            orders: Orders::new(pool.clone()),
+            catalogue: Catalogue::new(pool, config.service.shop_currency.clone()),
+        }
+    }
+}
