@@ -4,7 +4,6 @@
 //! themselves; their `?` does it.
 
 use edge::error::ApiError;
-use warp::Rejection;
 
 use crate::usecases::{AccountError, HistoryError, SignInError};
 
@@ -50,18 +49,5 @@ impl From<HistoryError> for ApiError {
     }
 }
 
-/// warp takes a handler's failure as a [`Rejection`]. This carries each
-/// use-case error through its one `From` above into an [`ApiError`] (the
-/// rejection `edge::error::recover` looks for), so that a handler's `?`
-/// needs nothing more. It translates nothing itself.
-macro_rules! rejected_as_api_error {
-    ($($error:ty),+ $(,)?) => {$(
-        impl From<$error> for Rejection {
-            fn from(error: $error) -> Self {
-                warp::reject::custom(ApiError::from(error))
-            }
-        }
-    )+};
-}
-
-rejected_as_api_error!(AccountError, HistoryError, SignInError);
+// Each error above, usable with `?` in a handler.
+edge::rejected_as_api_error!(AccountError, HistoryError, SignInError);

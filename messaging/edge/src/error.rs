@@ -66,6 +66,21 @@ pub enum ApiError {
 
 impl Reject for ApiError {}
 
+/// Lets a warp handler (whose error is a `Rejection`) use `?` on the
+/// service's own errors: for each type named, `From<ThatError> for
+/// Rejection` carries the error through its one `From<ThatError> for
+/// ApiError` into the rejection [`recover`] answers. Plumbing, not a mapping.
+#[macro_export]
+macro_rules! rejected_as_api_error {
+    ($($error:ty),+ $(,)?) => {$(
+        impl From<$error> for $crate::warp_rejection::Rejection {
+            fn from(error: $error) -> Self {
+                $crate::warp_rejection::custom($crate::error::ApiError::from(error))
+            }
+        }
+    )+};
+}
+
 impl ApiError {
     /// A stored amount as money. One that is not (negative, more than two
     /// places) is a broken row: a 500 that is logged, never shown as zero.

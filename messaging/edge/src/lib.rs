@@ -24,6 +24,13 @@ pub mod metrics;
 pub mod paging;
 pub mod rate_limit;
 pub mod service;
+
+/// What [`rejected_as_api_error!`] expands to, named from this crate so that
+/// services need no path of their own into warp.
+#[doc(hidden)]
+pub mod warp_rejection {
+    pub use warp::reject::{Rejection, custom};
+}
 pub mod telemetry;
 pub mod tokens;
 

@@ -6,7 +6,6 @@
 //! `From<sqlx::Error>`).
 
 use serde_json::{Map, Value, json};
-use warp::Rejection;
 
 use edge::error::ApiError;
 
@@ -118,22 +117,8 @@ impl From<NotShopCurrency> for ApiError {
     }
 }
 
-/// Lets a handler (whose error is warp's `Rejection`) use `?` on each error
-/// a handler meets: the error becomes its `ApiError` above, carried as the
-/// rejection that `edge::error::recover` answers. Plumbing, not a mapping.
-macro_rules! rejected_as_api_error {
-    ($($error:ty),+ $(,)?) => {
-        $(
-            impl From<$error> for Rejection {
-                fn from(error: $error) -> Self {
-                    warp::reject::custom(ApiError::from(error))
-                }
-            }
-        )+
-    };
-}
-
-rejected_as_api_error!(
+// Each error above, usable with `?` in a handler.
+edge::rejected_as_api_error!(
     CheckoutError,
     InvalidIdempotencyKey,
     OrderLookupError,
