@@ -16,11 +16,10 @@ use edge::{
     auth::Caller,
     error::ApiError,
     fields::search_text,
-    json,
     paging::{Page, Paging},
 };
 
-use super::{AppState, caller, with_state};
+use super::AppState;
 use crate::{
     db::customers::{CustomerFilter, CustomerRow},
     domain::{CustomerChanges, Email, Money, NewCustomer},
@@ -68,31 +67,23 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
 
     let list = collection
         .and(warp::get())
-        .and(caller(state.clone()))
-        .and(warp::query::<HashMap<String, String>>())
-        .and(with_state(state.clone()))
+        .and(edge::routes::called_with_query(&state))
         .and_then(list);
     let create = collection
         .and(warp::post())
-        .and(caller(state.clone()))
-        .and(json::body::<Map<String, Value>>())
-        .and(with_state(state.clone()))
+        .and(edge::routes::called_with_body(&state))
         .and_then(create);
     let get = item
         .and(warp::get())
-        .and(caller(state.clone()))
-        .and(with_state(state.clone()))
+        .and(edge::routes::called(&state))
         .and_then(get);
     let update = item
         .and(warp::patch())
-        .and(caller(state.clone()))
-        .and(json::body::<Map<String, Value>>())
-        .and(with_state(state.clone()))
+        .and(edge::routes::called_with_body(&state))
         .and_then(update);
     let delete = item
         .and(warp::delete())
-        .and(caller(state.clone()))
-        .and(with_state(state))
+        .and(edge::routes::called(&state))
         .and_then(delete);
     list.or(create)
         .unify()

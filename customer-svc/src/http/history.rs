@@ -11,7 +11,7 @@ use warp::{Filter, Rejection, Reply, reply::Response};
 
 use edge::{auth::Caller, error::ApiError, paging::Paging};
 
-use super::{AppState, caller, with_state};
+use super::AppState;
 use crate::{domain::Money, usecases::HistoryPage};
 
 #[derive(Debug, Serialize)]
@@ -45,9 +45,7 @@ struct HistoryItemView {
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("api" / "v1" / "customers" / String / "orders")
         .and(warp::get())
-        .and(caller(state.clone()))
-        .and(warp::query::<HashMap<String, String>>())
-        .and(with_state(state))
+        .and(edge::routes::called_with_query(&state))
         .and_then(order_history)
 }
 

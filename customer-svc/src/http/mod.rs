@@ -10,9 +10,9 @@ pub mod sign_in_guard;
 use std::sync::Arc;
 
 use amqp::Broker;
-use edge::auth::{Access, Caller};
+use edge::auth::Access;
 use sqlx::PgPool;
-use warp::{Filter, Rejection, filters::BoxedFilter, reply::Response};
+use warp::{Filter, filters::BoxedFilter, reply::Response};
 
 use crate::{
     Config,
@@ -42,16 +42,10 @@ pub struct AppState {
     pub order_events_waiting: amqp::WaitingOut,
 }
 
-/// Passes the state to a handler.
-pub fn with_state(
-    state: AppState,
-) -> impl Filter<Extract = (AppState,), Error = std::convert::Infallible> + Clone {
-    edge::with(state)
-}
-
-/// Who is calling, from the `Authorization` header.
-pub fn caller(state: AppState) -> impl Filter<Extract = (Caller,), Error = Rejection> + Clone {
-    edge::auth::caller(state.access)
+impl edge::routes::Guarded for AppState {
+    fn access(&self) -> &Access {
+        &self.access
+    }
 }
 
 /// Every route of the service, ready to serve.

@@ -15,7 +15,7 @@ use warp::{Filter, Rejection, Reply, reply::Response};
 
 use edge::{client::client_ip, error::ApiError, fields::FieldErrors, json};
 
-use super::{AppState, with_state};
+use super::AppState;
 use crate::{domain::Email, usecases::Session};
 
 #[derive(Serialize)]
@@ -41,7 +41,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .and(warp::post())
         .and(client_ip(state.sign_in.proxies()))
         .and(json::body::<Map<String, Value>>())
-        .and(with_state(state))
+        .and(edge::routes::state(&state))
         .and_then(sign_in)
 }
 

@@ -23,6 +23,7 @@ pub mod json;
 pub mod metrics;
 pub mod paging;
 pub mod rate_limit;
+pub mod routes;
 pub mod service;
 
 /// What [`rejected_as_api_error!`] expands to, named from this crate so that

@@ -11,9 +11,9 @@ mod views;
 use std::sync::Arc;
 
 use amqp::Broker;
-use edge::auth::{Access, Caller};
+use edge::auth::Access;
 use sqlx::PgPool;
-use warp::{Filter, Rejection, filters::BoxedFilter, reply::Response};
+use warp::{Filter, filters::BoxedFilter, reply::Response};
 
 use crate::{Config, saga::Coordinator, usecases::UseCases};
 
@@ -36,16 +36,10 @@ pub struct AppState {
     pub checkout_limit: edge::rate_limit::PerClientLimit,
 }
 
-/// Passes the state to a handler.
-pub fn with_state(
-    state: AppState,
-) -> impl Filter<Extract = (AppState,), Error = std::convert::Infallible> + Clone {
-    edge::with(state)
-}
-
-/// Who is calling, from the `Authorization` header.
-pub fn caller(state: AppState) -> impl Filter<Extract = (Caller,), Error = Rejection> + Clone {
-    edge::auth::caller(state.access)
+impl edge::routes::Guarded for AppState {
+    fn access(&self) -> &Access {
+        &self.access
+    }
 }
 
 /// Every route of the service, ready to serve.

@@ -17,7 +17,7 @@ use edge::{
     paging::{Page, Paging},
 };
 
-use super::{AppState, caller, views::OrderView, with_state};
+use super::{AppState, views::OrderView};
 use crate::{
     db::orders::OrderFilter,
     domain::{checkout::CheckoutRequest, idempotency::IdempotencyKey, order::OrderStatus},
@@ -33,26 +33,22 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
                 .checkout_limit
                 .filter(state.config.service.access.trusted_proxies.clone()),
         )
-        .and(caller(state.clone()))
+        .and(edge::auth::caller(state.access.clone()))
         .and(warp::header::optional::<String>("idempotency-key"))
         .and(json::body::<Map<String, Value>>())
-        .and(with_state(state.clone()))
+        .and(edge::routes::state(&state))
         .and_then(checkout);
     let list = collection
         .and(warp::get())
-        .and(caller(state.clone()))
-        .and(warp::query::<HashMap<String, String>>())
-        .and(with_state(state.clone()))
+        .and(edge::routes::called_with_query(&state))
         .and_then(list);
     let get = warp::path!("api" / "v1" / "orders" / String)
         .and(warp::get())
-        .and(caller(state.clone()))
-        .and(with_state(state.clone()))
+        .and(edge::routes::called(&state))
         .and_then(get);
     let cancel = warp::path!("api" / "v1" / "orders" / String / "cancel")
         .and(warp::post())
-        .and(caller(state.clone()))
-        .and(with_state(state))
+        .and(edge::routes::called(&state))
         .and_then(cancel);
     checkout.or(list).unify().or(get).unify().or(cancel).unify()
 }

@@ -10,11 +10,10 @@ use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
 use edge::{
     auth::Caller,
     fields::search_text,
-    json,
     paging::{Page, Paging},
 };
 
-use super::{AppState, caller, views::ProductView, with_state};
+use super::{AppState, views::ProductView};
 use crate::{db::products::ProductFilter, domain::product::ProductPatch};
 
 /// The routes of this module.
@@ -25,32 +24,27 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     let list = collection
         .and(warp::get())
         .and(warp::query::<HashMap<String, String>>())
-        .and(with_state(state.clone()))
+        .and(edge::routes::state(&state))
         .and_then(list);
     let categories = warp::path!("api" / "v1" / "categories")
         .and(warp::get())
-        .and(with_state(state.clone()))
+        .and(edge::routes::state(&state))
         .and_then(categories);
     let create = collection
         .and(warp::post())
-        .and(caller(state.clone()))
-        .and(json::body::<Map<String, Value>>())
-        .and(with_state(state.clone()))
+        .and(edge::routes::called_with_body(&state))
         .and_then(create);
     let get = item
         .and(warp::get())
-        .and(with_state(state.clone()))
+        .and(edge::routes::state(&state))
         .and_then(get);
     let update = item
         .and(warp::patch())
-        .and(caller(state.clone()))
-        .and(json::body::<Map<String, Value>>())
-        .and(with_state(state.clone()))
+        .and(edge::routes::called_with_body(&state))
         .and_then(update);
     let retire = item
         .and(warp::delete())
-        .and(caller(state.clone()))
-        .and(with_state(state))
+        .and(edge::routes::called(&state))
         .and_then(retire);
     list.or(categories)
         .unify()
