@@ -31,7 +31,7 @@ pub use answer::Answer;
 pub use body::{Body, any_body, mutated};
 pub use json::{J, any_json, odd_number};
 pub use plans::{dressed, every_method, misc_plan, wandering_plan};
-pub use report::{assert_no_problems, print_routes, statuses};
+pub use report::judge;
 pub use request::{Auth, Part, Plan};
 pub use sent::{Sent, send_all};
 pub use strategies::{

@@ -63,3 +63,29 @@ pub fn assert_no_problems(service: &str, total: usize, problems: &[String]) {
             .join("\n\n")
     );
 }
+
+/// Judges a fuzz run: every answer outside the contract and every
+/// `unexplained` write (rows no successful answer accounts for) is a
+/// problem; says what was tried, and fails with every problem.
+pub fn judge(
+    service: &str,
+    requests: &[Sent],
+    answers: &[Answer],
+    unexplained: Vec<String>,
+    took: std::time::Duration,
+) {
+    let mut problems: Vec<String> = requests
+        .iter()
+        .zip(answers)
+        .filter_map(|(sent, answer)| answer.problem().map(|p| format!("{p}\n{sent}")))
+        .collect();
+    problems.extend(unexplained);
+    print_routes(requests, answers);
+    eprintln!(
+        "fuzz: {} requests tried against {service} in {took:.1?} (statuses {:?})",
+        answers.len(),
+        statuses(answers)
+    );
+    assert_eq!(answers.len(), requests.len(), "an answer for every request");
+    assert_no_problems(service, requests.len(), &problems);
+}
