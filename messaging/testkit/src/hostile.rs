@@ -1,5 +1,6 @@
-//! Hostile input for the property tests of the parsers and message decoders: arbitrary bytes and strings, JSON values of every
-//! type, and mutations of valid messages. One fixed seed, so that every run
+//! Hostile input for the property tests of the parsers and message
+//! decoders: arbitrary bytes and strings, JSON values of every type, and
+//! mutations of valid messages. One fixed seed, so that every run
 //! tries the same inputs and a failure is reproduced by running it again.
 
 use std::fmt::Debug;
