@@ -129,11 +129,8 @@ async fn create(
     }
     let row = state.accounts.sign_up(new).await?;
     let location = format!("/api/v1/customers/{}", row.id);
-    let reply = warp::reply::with_status(
-        warp::reply::json(&CustomerView::try_from(row)?),
-        StatusCode::CREATED,
-    );
-    Ok(warp::reply::with_header(reply, "location", location).into_response())
+    let view = CustomerView::try_from(row)?;
+    Ok(edge::created_at(&location, StatusCode::CREATED, &view))
 }
 
 async fn get(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {

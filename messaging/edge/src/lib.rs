@@ -167,6 +167,17 @@ pub fn path_id(raw: &str) -> Result<uuid::Uuid, Rejection> {
     })
 }
 
+/// A new resource's answer: `status` (`201 Created`, or `202 Accepted` for
+/// one still being made), its `Location`, and the resource as JSON.
+pub fn created_at(
+    location: &str,
+    status: warp::http::StatusCode,
+    body: &impl serde::Serialize,
+) -> Response {
+    let reply = warp::reply::with_status(warp::reply::json(body), status);
+    warp::reply::with_header(reply, "location", location).into_response()
+}
+
 /// Passes a clone of `value` to a handler.
 pub fn with<T: Clone + Send + Sync + 'static>(
     value: T,

@@ -91,8 +91,7 @@ async fn checkout(
         order: view,
         access_token: placed.access_token,
     };
-    let reply = warp::reply::with_status(warp::reply::json(&answer), status);
-    Ok(warp::reply::with_header(reply, "location", location).into_response())
+    Ok(edge::created_at(&location, status, &answer))
 }
 
 async fn list(

@@ -98,11 +98,8 @@ async fn create(
     let row = state.usecases.catalogue.create(fields).await?;
 
     let location = format!("/api/v1/products/{}", row.id);
-    let reply = warp::reply::with_status(
-        warp::reply::json(&ProductView::try_from(row)?),
-        StatusCode::CREATED,
-    );
-    Ok(warp::reply::with_header(reply, "location", location).into_response())
+    let view = ProductView::try_from(row)?;
+    Ok(edge::created_at(&location, StatusCode::CREATED, &view))
 }
 
 async fn update(

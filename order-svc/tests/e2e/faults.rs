@@ -119,17 +119,20 @@ async fn crash_after_verification(
         .spawn()
         .expect("order-svc binary starts");
     let stdout = child.stdout.take().expect("stdout");
-    let address = tokio::task::spawn_blocking(move || {
+    // Bounded: a child that never says so fails the test, not hangs it.
+    let reader = tokio::task::spawn_blocking(move || {
         BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)
             .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
             .find(|line| line["message"] == "order-svc listening")
             .and_then(|line| line["address"].as_str().map(str::to_owned))
-    })
-    .await
-    .expect("log reader")
-    .expect("the child says where it listens");
+    });
+    let address = tokio::time::timeout(PATIENCE, reader)
+        .await
+        .expect("the child says where it listens within PATIENCE")
+        .expect("log reader")
+        .expect("the child says where it listens");
 
     let outcome = system
         .http
