@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use reqwest::Method;
 use uuid::Uuid;
 
-use testkit::hostile_http::{Answer, Sent};
+use testkit::hostile_http::{self, Answer, Sent};
 
 use super::snapshot::Snapshot;
 
@@ -50,31 +50,16 @@ impl Effects {
         requests: &[Sent],
     ) -> Vec<String> {
         let mut problems = Vec::new();
-        let naming = |id: &str| {
-            requests
-                .iter()
-                .filter(|sent| sent.url.contains(id))
-                .take(3)
-                .map(Sent::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
+        let naming = |id: &str| hostile_http::suspects(requests, |sent| sent.url.contains(id));
         for (id, row) in &after.customers {
             match before.customers.get(id) {
                 None if !self.created.contains(id) => {
-                    let email = serde_json::from_str::<serde_json::Value>(row)
-                        .ok()
-                        .and_then(|row| row["email"].as_str().map(str::to_owned))
-                        .unwrap_or_default();
-                    let suspects: Vec<String> = requests
-                        .iter()
-                        .filter(|sent| sent.body_contains(email.split('@').next().unwrap_or("")))
-                        .take(3)
-                        .map(Sent::to_string)
-                        .collect();
+                    let email = hostile_http::row_field(row, "email");
+                    let local_part = email.split('@').next().unwrap_or("");
+                    let suspects =
+                        hostile_http::suspects(requests, |sent| sent.body_contains(local_part));
                     problems.push(format!(
-                        "a customer no 201 answered was written: {row}\nrequests with its email:\n{}",
-                        suspects.join("\n")
+                        "a customer no 201 answered was written: {row}\nrequests with its email:\n{suspects}"
                     ));
                 }
                 Some(old) if old != row && !self.changed.contains(id) => problems.push(format!(

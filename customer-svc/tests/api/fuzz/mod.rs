@@ -23,7 +23,6 @@ use testkit::hostile_http;
 use crate::helpers::*;
 use effects::Effects;
 use fixture::{Fixture, Slot};
-use hostile_http::Sent;
 use plans::generate;
 use snapshot::Snapshot;
 
@@ -46,11 +45,7 @@ async fn hostile_requests_get_a_4xx_in_the_error_shape_and_write_nothing() {
     let plans = generate();
     let client = hostile_http::client();
     let fill = |slot: &Slot| fixture.fill(slot);
-    let requests: Vec<Sent> = plans
-        .iter()
-        .enumerate()
-        .map(|(index, plan)| plan.render(index, &app.base, ADMIN_TOKEN, &fill, &client))
-        .collect();
+    let requests = hostile_http::render_all(&plans, &app.base, ADMIN_TOKEN, &fill, &client);
 
     let database = sqlx::PgPool::connect(&app.database_url)
         .await
@@ -74,8 +69,5 @@ async fn hostile_requests_get_a_4xx_in_the_error_shape_and_write_nothing() {
 
 #[test]
 fn the_requests_are_the_same_every_run() {
-    let first: Vec<String> = generate().iter().map(|p| format!("{p:?}")).collect();
-    let again: Vec<String> = generate().iter().map(|p| format!("{p:?}")).collect();
-    assert_eq!(first.len(), REQUESTS);
-    assert!(first == again, "the generator is not deterministic");
+    hostile_http::assert_deterministic(generate, REQUESTS);
 }

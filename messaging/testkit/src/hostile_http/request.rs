@@ -145,3 +145,28 @@ impl<S> Plan<S> {
         }
     }
 }
+
+/// Renders every plan against `base`, in order (each request's index is its
+/// place in the list).
+pub fn render_all<S>(
+    plans: &[Plan<S>],
+    base: &str,
+    admin_token: &str,
+    fill: &dyn Fn(&S) -> String,
+    client: &reqwest::Client,
+) -> Vec<Sent> {
+    plans
+        .iter()
+        .enumerate()
+        .map(|(index, plan)| plan.render(index, base, admin_token, fill, client))
+        .collect()
+}
+
+/// Fails unless `generate` gives `total` plans, the same ones every time
+/// (a failure must be reproduced by running the test again).
+pub fn assert_deterministic<S: std::fmt::Debug>(generate: impl Fn() -> Vec<Plan<S>>, total: usize) {
+    let first: Vec<String> = generate().iter().map(|p| format!("{p:?}")).collect();
+    let again: Vec<String> = generate().iter().map(|p| format!("{p:?}")).collect();
+    assert_eq!(first.len(), total);
+    assert!(first == again, "the generator is not deterministic");
+}

@@ -105,3 +105,23 @@ pub async fn send_all(client: &reqwest::Client, requests: &[Sent]) -> Vec<Answer
         .collect()
         .await
 }
+
+/// The first requests `matches` picks (the ones that may have written a row
+/// nothing accounts for), shown in full, for a failure's message.
+pub fn suspects(requests: &[Sent], matches: impl Fn(&Sent) -> bool) -> String {
+    requests
+        .iter()
+        .filter(|sent| matches(sent))
+        .take(3)
+        .map(Sent::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A text field of a row snapshotted as JSON (empty when it has none).
+pub fn row_field(row: &str, name: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(row)
+        .ok()
+        .and_then(|row| row[name].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}

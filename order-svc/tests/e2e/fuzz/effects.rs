@@ -4,10 +4,9 @@
 use std::collections::HashSet;
 
 use reqwest::Method;
-use serde_json::Value;
 use uuid::Uuid;
 
-use testkit::hostile_http::{Answer, Sent};
+use testkit::hostile_http::{self, Answer, Sent};
 
 use super::{fixture::Fixture, snapshot::Snapshot};
 
@@ -100,21 +99,8 @@ impl Effects {
         requests: &[Sent],
     ) -> Vec<String> {
         let mut problems = Vec::new();
-        let suspects = |matches: &dyn Fn(&Sent) -> bool| -> String {
-            requests
-                .iter()
-                .filter(|sent| matches(sent))
-                .take(3)
-                .map(Sent::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        let field = |row: &str, name: &str| {
-            serde_json::from_str::<Value>(row)
-                .ok()
-                .and_then(|row| row[name].as_str().map(str::to_owned))
-                .unwrap_or_default()
-        };
+        let suspects = |matches: &dyn Fn(&Sent) -> bool| hostile_http::suspects(requests, matches);
+        let field = hostile_http::row_field;
 
         let new_products: Vec<&String> = after
             .products

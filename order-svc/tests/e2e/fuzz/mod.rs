@@ -26,7 +26,6 @@ use testkit::hostile_http;
 use crate::harness::*;
 use effects::Effects;
 use fixture::{Fixture, Slot};
-use hostile_http::Sent;
 use plans::generate;
 use snapshot::Snapshot;
 
@@ -55,11 +54,7 @@ async fn hostile_requests_get_a_4xx_in_the_error_shape_and_write_nothing() {
     let client = hostile_http::client();
     let base = system.order_url("");
     let fill = |slot: &Slot| fixture.fill(slot);
-    let requests: Vec<Sent> = plans
-        .iter()
-        .enumerate()
-        .map(|(index, plan)| plan.render(index, &base, ADMIN_TOKEN, &fill, &client))
-        .collect();
+    let requests = hostile_http::render_all(&plans, &base, ADMIN_TOKEN, &fill, &client);
 
     let before = Snapshot::take(&system).await;
     let answers = hostile_http::send_all(&client, &requests).await;
@@ -80,10 +75,7 @@ async fn hostile_requests_get_a_4xx_in_the_error_shape_and_write_nothing() {
 
 #[test]
 fn the_requests_are_the_same_every_run() {
-    let first: Vec<String> = generate().iter().map(|p| format!("{p:?}")).collect();
-    let again: Vec<String> = generate().iter().map(|p| format!("{p:?}")).collect();
-    assert_eq!(first.len(), REQUESTS);
-    assert!(first == again, "the generator is not deterministic");
+    hostile_http::assert_deterministic(generate, REQUESTS);
 }
 
 /// Found by the test above: a UI path the file system cannot open (a name
