@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use reqwest::Method;
 use uuid::Uuid;
 
 use testkit::hostile_http::{self, Answer, Sent};
@@ -21,10 +20,7 @@ pub(super) struct Effects {
 impl Effects {
     pub(super) fn of(requests: &[Sent], answers: &[Answer]) -> Self {
         let mut effects = Effects::default();
-        for (sent, answer) in requests.iter().zip(answers) {
-            if !answer.is_success() || sent.method == Method::GET {
-                continue;
-            }
+        for (sent, answer) in hostile_http::successful_writes(requests, answers) {
             let segments = sent.segments();
             let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
             let id = |raw: &str| Uuid::parse_str(raw).map(|id| id.to_string()).ok();

@@ -33,7 +33,7 @@ pub use json::{J, any_json, odd_number};
 pub use plans::{dressed, every_method, misc_plan, wandering_plan};
 pub use report::judge;
 pub use request::{Auth, Part, Plan, assert_deterministic, render_all};
-pub use sent::{Sent, row_field, send_all, suspects};
+pub use sent::{Sent, row_field, send_all, successful_writes, suspects};
 pub use strategies::{
     auth, content_type, extra_headers, garbage_segment, hostile_text, method, query, uuid_form,
 };

@@ -125,3 +125,15 @@ pub fn row_field(row: &str, name: &str) -> String {
         .and_then(|row| row[name].as_str().map(str::to_owned))
         .unwrap_or_default()
 }
+
+/// The writes that succeeded: each request that is not a `GET` and was
+/// answered 2xx, with its answer; what a fuzz test accounts rows for.
+pub fn successful_writes<'a>(
+    requests: &'a [Sent],
+    answers: &'a [super::Answer],
+) -> impl Iterator<Item = (&'a Sent, &'a super::Answer)> {
+    requests
+        .iter()
+        .zip(answers)
+        .filter(|(sent, answer)| answer.is_success() && sent.method != reqwest::Method::GET)
+}

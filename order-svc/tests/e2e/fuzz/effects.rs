@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use reqwest::Method;
 use uuid::Uuid;
 
 use testkit::hostile_http::{self, Answer, Sent};
@@ -37,10 +36,7 @@ impl Effects {
         effects
             .customers_touched
             .extend(fixture.emails.iter().cloned());
-        for (sent, answer) in requests.iter().zip(answers) {
-            if !answer.is_success() || sent.method == Method::GET {
-                continue;
-            }
+        for (sent, answer) in hostile_http::successful_writes(requests, answers) {
             let body = answer.json();
             let segments = sent.segments();
             let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
