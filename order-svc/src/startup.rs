@@ -86,15 +86,21 @@ impl Application {
             ),
         ];
         info!(instance = %config.instance_id, "order-svc built");
+        let access = config.service.access.access();
         Ok(Self {
             foundation,
             state: AppState {
-                usecases: UseCases::new(pool.clone(), coordinator.clone(), &config),
+                usecases: UseCases::new(
+                    pool.clone(),
+                    coordinator.clone(),
+                    access.tokens().clone(),
+                    &config,
+                ),
                 pool,
                 broker,
                 coordinator,
                 checkout_limit: PerClientLimit::per_minute(config.checkout_rate_per_minute),
-                access: config.service.access.access(),
+                access,
                 config: Arc::new(config),
             },
             rpc,

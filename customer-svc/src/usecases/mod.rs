@@ -4,10 +4,10 @@
 //! these and render; how each error is answered is decided at each boundary,
 //! once (`http::errors`, `rpc`).
 
-pub mod accounts;
-pub mod credit;
-pub mod order_history;
-pub mod sessions;
+mod accounts;
+mod credit;
+mod order_history;
+mod sessions;
 
 pub use accounts::{AccountError, Accounts};
 pub use credit::{CreditDesk, CreditError};

@@ -56,10 +56,10 @@ pub fn routes(
     let healthz = warp::path!("healthz")
         .and(warp::get())
         .map(|| warp::reply::json(&json!({"status": "ok"})).into_response());
-    let readyz = warp::path!("readyz")
-        .and(warp::get())
-        .and(super::with(probe))
-        .then(|probe: ReadinessProbe| async move { readiness_response(probe().await) });
+    let readyz = warp::path!("readyz").and(warp::get()).then(move || {
+        let probe = probe.clone();
+        async move { readiness_response(probe().await) }
+    });
     let metrics = warp::path!("metrics").and(warp::get()).map(|| {
         warp::reply::with_header(
             metrics::render(),

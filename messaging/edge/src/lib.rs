@@ -7,6 +7,8 @@
 //! settings, process set-up, database, broker and listener, the order of
 //! stopping). Each service adds only its own routes and parts.
 
+#![warn(missing_docs)]
+
 /// Largest request body accepted, in bytes (here, not in `json`, because
 /// the error shape names it too).
 pub const BODY_LIMIT: u64 = 64 * 1024;
@@ -34,8 +36,6 @@ pub mod warp_rejection {
 }
 pub mod telemetry;
 pub mod tokens;
-
-use std::convert::Infallible;
 
 use warp::{Filter, Rejection, Reply, filters::BoxedFilter, http::Method, reply::Response};
 
@@ -176,13 +176,6 @@ pub fn created_at(
 ) -> Response {
     let reply = warp::reply::with_status(warp::reply::json(body), status);
     warp::reply::with_header(reply, "location", location).into_response()
-}
-
-/// Passes a clone of `value` to a handler.
-pub fn with<T: Clone + Send + Sync + 'static>(
-    value: T,
-) -> impl Filter<Extract = (T,), Error = Infallible> + Clone {
-    warp::any().map(move || value.clone())
 }
 
 #[cfg(test)]

@@ -19,7 +19,8 @@ pub trait Guarded: Clone + Send + Sync + 'static {
 pub fn state<S: Guarded>(
     state: &S,
 ) -> impl Filter<Extract = (S,), Error = Infallible> + Clone + use<S> {
-    crate::with(state.clone())
+    let state = state.clone();
+    warp::any().map(move || state.clone())
 }
 
 /// Who is calling (from `Authorization`), then the state.

@@ -6,6 +6,8 @@
 //! servers' faults, and hostile input for property and fuzz tests. A
 //! dev-dependency everywhere, so no production build carries it.
 
+#![warn(missing_docs)]
+
 pub mod database;
 pub mod hostile;
 pub mod hostile_http;

@@ -12,6 +12,7 @@ mod catalogue;
 mod checkout;
 mod orders;
 
+use edge::tokens::AccessTokens;
 use sqlx::PgPool;
 
 use crate::{config::Config, saga::Coordinator};
@@ -34,16 +35,16 @@ pub struct UseCases {
 
 impl UseCases {
     /// The use cases over `pool`, driving sagas with `coordinator`, as
-    /// `config` says: how long a checkout waits for its saga, the key that
-    /// signs an order's token, the shop's currency.
-    pub fn new(pool: PgPool, coordinator: Coordinator, config: &Config) -> Self {
+    /// `config` says (how long a checkout waits for its saga, the shop's
+    /// currency), signing orders' tokens with `tokens`.
+    pub fn new(
+        pool: PgPool,
+        coordinator: Coordinator,
+        tokens: AccessTokens,
+        config: &Config,
+    ) -> Self {
         Self {
-            checkout: Checkout::new(
-                pool.clone(),
-                coordinator,
-                config.service.access.access().tokens().clone(),
-                config.checkout_wait,
-            ),
+            checkout: Checkout::new(pool.clone(), coordinator, tokens, config.checkout_wait),
             orders: Orders::new(pool.clone()),
             catalogue: Catalogue::new(pool, config.service.shop_currency.clone()),
         }

@@ -41,11 +41,6 @@ impl Foundation {
         listener: Option<TcpListener>,
     ) -> anyhow::Result<Self> {
         config.access.warn_about_defaults();
-        let listener = match listener {
-            Some(listener) => listener,
-            None => TcpListener::bind(config.http_addr).await?,
-        };
-        let address = listener.local_addr()?;
         let pool = crate::database::connect_and_migrate(
             &config.database_url,
             config.database_max_connections,
@@ -54,6 +49,12 @@ impl Foundation {
         .await?;
         let topology = amqp::system::topology(&config.amqp.namespace);
         let broker = Broker::start(config.amqp.clone(), topology.clone());
+        // Bound last (unless given): the port opens once the database is ready.
+        let listener = match listener {
+            Some(listener) => listener,
+            None => TcpListener::bind(config.http_addr).await?,
+        };
+        let address = listener.local_addr()?;
         crate::metrics::handle();
         Ok(Self {
             name: config.name,

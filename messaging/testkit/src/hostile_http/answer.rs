@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::shown;
 
+/// What a service answered one request (status 0: no answer in time).
 pub struct Answer {
     pub(super) head: bool,
     /// Status, content type and body; or why there was none.
@@ -12,14 +13,17 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The status code (0 when none came).
     pub fn status(&self) -> u16 {
         self.outcome.as_ref().map_or(0, |(status, _, _)| *status)
     }
 
+    /// True for a 2xx.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status())
     }
 
+    /// The body as JSON (`null` when it is not JSON).
     pub fn json(&self) -> Value {
         self.outcome
             .as_ref()

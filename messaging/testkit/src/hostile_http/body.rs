@@ -7,10 +7,13 @@ use super::{J, any_json, hostile_text, json::another_type, odd_number};
 /// A request's body.
 #[derive(Debug, Clone)]
 pub enum Body {
+    /// No body.
     None,
+    /// A JSON body as a hostile client writes it.
     Json(J),
     /// The JSON text cut short.
     Truncated(J, Index),
+    /// These bytes as they are (invalid UTF-8, not JSON).
     Bytes(Vec<u8>),
     /// Nested arrays, `depth` deep, around nothing or a valid body.
     Nested(usize, Option<J>),
@@ -19,6 +22,7 @@ pub enum Body {
 }
 
 impl Body {
+    /// The bytes sent, if any.
     pub fn bytes(&self) -> Option<Vec<u8>> {
         match self {
             Body::None => None,

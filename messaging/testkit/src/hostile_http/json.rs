@@ -11,21 +11,26 @@ use super::hostile_text;
 pub enum J {
     /// A literal written as is (`null`, `1e400`, `-0`).
     Raw(String),
+    /// A string.
     Str(String),
+    /// An array.
     Arr(Vec<J>),
     /// Keys in order, repeats allowed.
     Obj(Vec<(String, J)>),
 }
 
 impl J {
+    /// Text written into the JSON as is (a number, a literal).
     pub fn raw(text: &str) -> Self {
         Self::Raw(text.to_owned())
     }
 
+    /// A JSON string.
     pub fn str(text: &str) -> Self {
         Self::Str(text.to_owned())
     }
 
+    /// An object of these fields, in this order.
     pub fn obj<const N: usize>(fields: [(&str, J); N]) -> Self {
         Self::Obj(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     }
@@ -59,6 +64,7 @@ impl J {
         }
     }
 
+    /// The JSON text.
     pub fn text(&self) -> String {
         let mut out = String::new();
         self.write(&mut out);

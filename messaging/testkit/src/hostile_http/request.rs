@@ -36,17 +36,24 @@ pub enum Auth<S> {
 /// One request, before what exists only at run time is filled in.
 #[derive(Debug, Clone)]
 pub struct Plan<S> {
+    /// The HTTP method.
     pub method: String,
+    /// The path, in parts.
     pub path: Vec<Part<S>>,
     /// `?...`, encoded as sent (or not encoded at all).
     pub query: String,
+    /// Who the request claims to be.
     pub auth: Auth<S>,
+    /// Extra headers, as raw bytes.
     pub headers: Vec<(String, Vec<u8>)>,
+    /// The body.
     pub body: Body,
+    /// The `Content-Type`, as raw bytes (none: the body's own).
     pub content_type: Option<Vec<u8>>,
 }
 
 impl<S> Plan<S> {
+    /// A `method` request to `path`, anonymous, without a body.
     pub fn call(method: &str, path: Vec<Part<S>>) -> Self {
         Self {
             method: method.to_owned(),
@@ -59,6 +66,7 @@ impl<S> Plan<S> {
         }
     }
 
+    /// A `GET` of `path` with `query`.
     pub fn get(path: Vec<Part<S>>, query: String) -> Self {
         Self {
             query,

@@ -10,16 +10,21 @@ use super::{Answer, IN_FLIGHT, shown};
 
 /// A request as sent; its `Display` is what a failure shows.
 pub struct Sent {
+    /// Its place in the run.
     pub index: usize,
+    /// The HTTP method.
     pub method: Method,
     /// As sent: the client normalises dot segments and encodes what it must.
     pub url: String,
+    /// The headers sent, as raw bytes.
     pub headers: Vec<(String, Vec<u8>)>,
+    /// The body sent.
     pub body: Option<Vec<u8>>,
     pub(super) request: Result<reqwest::Request, String>,
 }
 
 impl Sent {
+    /// Sends it; an error or a timeout is an answer with status 0.
     pub async fn send(&self, client: &reqwest::Client) -> Answer {
         let request = match &self.request {
             Ok(request) => request

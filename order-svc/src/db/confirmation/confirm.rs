@@ -56,7 +56,9 @@ pub(super) async fn confirm_orders(
                 currency: Currency::parse(&order.currency).map_err(|e| {
                     db::inconsistent(format!("order {} currency: {}", saga.order_id, e.0))
                 })?,
-                item_count: u32::try_from(units).unwrap_or(u32::MAX),
+                item_count: u32::try_from(units).map_err(|_| {
+                    db::inconsistent(format!("order {} has {units} units", saga.order_id))
+                })?,
                 placed_at: order.created_at,
             })
         })

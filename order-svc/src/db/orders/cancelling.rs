@@ -63,7 +63,8 @@ pub async fn cancel(pool: &PgPool, id: Uuid) -> sqlx::Result<Cancelled> {
             .map_err(|e| db::inconsistent(format!("order {id} total: {}", e.0)))?,
         currency: Currency::parse(&order.currency)
             .map_err(|e| db::inconsistent(format!("order {id} currency: {}", e.0)))?,
-        item_count: u32::try_from(units).unwrap_or(u32::MAX),
+        item_count: u32::try_from(units)
+            .map_err(|_| db::inconsistent(format!("order {id} has {units} units")))?,
         placed_at: order.created_at,
         cancelled_at: Utc::now(),
     };
