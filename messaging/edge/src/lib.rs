@@ -25,6 +25,7 @@ pub mod json;
 pub mod metrics;
 pub mod paging;
 pub mod rate_limit;
+pub mod request_id;
 pub mod routes;
 pub mod service;
 
@@ -41,7 +42,8 @@ use warp::{Filter, Rejection, Reply, filters::BoxedFilter, http::Method, reply::
 
 /// Wraps a service's routes (health included) with the shared conventions:
 /// every rejection becomes the JSON error shape, CORS for `cors_origins`, a
-/// tracing span per request carrying its `x-request-id`, and request metrics.
+/// tracing span per request carrying its `x-request-id`, that id echoed on
+/// every answer (a new one when the caller sent none), and request metrics.
 ///
 /// Browsers send `Origin` on same-origin requests too (module scripts, POSTs);
 /// those are the service's own pages, so they bypass the CORS check, which
@@ -68,9 +70,7 @@ where
         .map(Reply::into_response)
         .recover(error::recover)
         .unify();
-    same_origin
-        .or(cross_origin)
-        .unify()
+    request_id::echoed(same_origin.or(cross_origin).unify())
         // The access line is written inside the request's span, with its id.
         .with(warp::log::custom(metrics::record_request))
         .with(warp::trace(|info| {

@@ -1,6 +1,7 @@
 //! The service's own PostgreSQL database: one small module of named queries
 //! per concern.
 
+pub mod backlog;
 pub mod confirmation;
 pub mod orders;
 pub mod outbox;

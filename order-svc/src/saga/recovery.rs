@@ -2,8 +2,9 @@
 //! `RECOVERY_INTERVAL`, unfinished sagas whose lease ran out (their instance
 //! crashed, or a compensation is due for another try) are leased to this
 //! instance and driven. `FOR UPDATE SKIP LOCKED` and the lease keep two
-//! instances from driving one saga at once. At most once a minute a round
-//! also removes what outlived its retention (`db::retention`).
+//! instances from driving one saga at once. Each round also samples the
+//! operator's gauges (`db::backlog`); at most once a minute a round also
+//! removes what outlived its retention (`db::retention`).
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use tracing::{info, warn};
 
 use super::Coordinator;
 use crate::db::{
+    backlog,
     retention::{self, Retention},
     sagas,
 };
@@ -52,6 +54,12 @@ pub fn spawn(
                 }
                 Err(error) => warn!(%error, "saga recovery round failed; will retry"),
             }
+            match backlog::read(&pool).await {
+                Ok(backlog) => record(backlog),
+                Err(error) => {
+                    warn!(%error, "reading the backlog for the gauges failed; will retry")
+                }
+            }
             if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every) {
                 match retention::sweep(&pool, &retention).await {
                     Ok(swept) => {
@@ -72,4 +80,12 @@ pub fn spawn(
             }
         }
     })
+}
+
+/// Sets the gauges of the contract's "Operating it" from one reading.
+fn record(backlog: backlog::Backlog) {
+    metrics::gauge!("sagas_in_flight").set(backlog.sagas_in_flight as f64);
+    metrics::gauge!("saga_oldest_in_flight_seconds").set(backlog.saga_oldest_seconds);
+    metrics::gauge!("outbox_backlog").set(backlog.outbox_backlog as f64);
+    metrics::gauge!("outbox_oldest_unsent_seconds").set(backlog.outbox_oldest_seconds);
 }

@@ -12,4 +12,5 @@ mod consistency;
 mod faults;
 mod fuzz;
 mod harness;
+mod operating;
 mod saga;
