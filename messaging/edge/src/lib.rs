@@ -58,10 +58,10 @@ where
         .allow_headers([
             "content-type",
             "authorization",
-            "x-request-id",
+            request_id::HEADER,
             "idempotency-key",
         ])
-        .expose_headers(["location", "x-request-id", "retry-after"])
+        .expose_headers(["location", request_id::HEADER, "retry-after"])
         .max_age(600);
     let handled = routes.clone().recover(error::recover).unify();
     let same_origin = not_cross_origin().and(handled.clone());
@@ -76,7 +76,7 @@ where
         .with(warp::trace(|info| {
             let request_id = info
                 .request_headers()
-                .get("x-request-id")
+                .get(request_id::HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
             tracing::info_span!("http", request_id)

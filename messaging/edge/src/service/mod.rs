@@ -4,10 +4,10 @@
 
 mod config;
 mod foundation;
-mod run;
+mod process;
 mod settings;
 
 pub use config::{ServiceConfig, ServiceDefaults, variables};
 pub use foundation::Foundation;
-pub use run::{Configuration, prepare};
+pub use process::{Configuration, prepare};
 pub use settings::{ConfigError, Settings};
