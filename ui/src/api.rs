@@ -46,6 +46,23 @@ pub struct Order {
     pub currency: Currency,
     #[serde(default)]
     pub created_at: String,
+    /// Its saga's timeline, oldest first (what `GET /api/v1/orders/{id}`
+    /// and a checkout answer carry).
+    #[serde(default)]
+    pub saga: Vec<SagaStep>,
+}
+
+/// One entry of an order's saga timeline, named as order-svc names it (see
+/// `timeline` for the buyer's words).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SagaStep {
+    pub step: String,
+    pub status: String,
+    /// RFC 3339.
+    pub at: String,
+    /// The server's words, for operators.
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 impl Order {

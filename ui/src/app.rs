@@ -1,12 +1,12 @@
-//! The page: the catalogue beside the account, the cart, checkout and the
-//! shopper's orders.
+//! The page: the order view (when an order is open) above the catalogue,
+//! beside the account, the cart, checkout and the shopper's orders.
 
 use leptos::prelude::*;
 
 use crate::{
     components::{
         account::Account, cart_panel::CartPanel, catalogue::Catalogue, checkout::Checkout,
-        history::History,
+        history::History, order_view::OrderView,
     },
     store::Store,
 };
@@ -27,10 +27,13 @@ pub fn App() -> impl IntoView {
             </a>
         </header>
         <main class="layout">
+            <div class="main-column">
+            <OrderView/>
             <section class="catalogue" aria-labelledby="products-title">
                 <h2 id="products-title">"Products"</h2>
                 <Catalogue/>
             </section>
+            </div>
             <aside class="side">
                 <section id="account" class="panel" aria-labelledby="account-title">
                     <h2 id="account-title">"Your account"</h2>

@@ -42,7 +42,7 @@ impl Session {
 
 /// An RFC 3339 time with at most three decimals of seconds, the precision
 /// that JavaScript's `Date.parse` is specified for (servers send up to nine).
-fn to_millis(rfc3339: &str) -> String {
+pub fn to_millis(rfc3339: &str) -> String {
     let Some(dot) = rfc3339.find('.') else {
         return rfc3339.to_owned();
     };

@@ -1,6 +1,6 @@
 //! The page's shared state: the cart, the session and the guest's order
-//! tokens, all kept in local storage, and counters that ask the history and
-//! the catalogue to reload.
+//! tokens, all kept in local storage; the order the order view shows; and
+//! counters that ask the history and the catalogue to reload.
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use gloo_timers::future::sleep;
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
+    api::Order,
     cart::Cart,
     session::{self, OrderToken, Session},
 };
@@ -23,6 +24,16 @@ const LEGACY_CUSTOMER_KEY: &str = "checkout.customer.v1";
 /// timeouts at once.
 const LONGEST_WAIT: Duration = Duration::from_secs(6 * 60 * 60);
 
+/// The order the order view shows: its id, the token that opens it, and
+/// what is known of it already (a checkout's answer), shown until it is read
+/// again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenedOrder {
+    pub order_id: String,
+    pub token: String,
+    pub known: Option<Order>,
+}
+
 /// Shared state, provided as context.
 #[derive(Clone, Copy)]
 pub struct Store {
@@ -35,6 +46,8 @@ pub struct Store {
     pub auth_error: RwSignal<Option<String>>,
     pub history_version: RwSignal<u32>,
     pub catalogue_version: RwSignal<u32>,
+    /// The order shown with its timeline, if any.
+    pub opened: RwSignal<Option<OpenedOrder>>,
 }
 
 impl Store {
@@ -51,6 +64,7 @@ impl Store {
             auth_error: RwSignal::new(None),
             history_version: RwSignal::new(0),
             catalogue_version: RwSignal::new(0),
+            opened: RwSignal::new(None),
         };
         Effect::new(move |_| {
             let _ = LocalStorage::set(CART_KEY, store.cart.get());
@@ -115,6 +129,16 @@ impl Store {
     /// Asks the history to load again.
     pub fn refresh_history(&self) {
         self.history_version.update(|v| *v += 1);
+    }
+
+    /// Shows `order` in the order view.
+    pub fn open_order(&self, order: OpenedOrder) {
+        self.opened.set(Some(order));
+    }
+
+    /// Closes the order view.
+    pub fn close_order(&self) {
+        self.opened.set(None);
     }
 
     /// Asks the catalogue to load again (stock changed).

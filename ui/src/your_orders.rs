@@ -18,7 +18,7 @@ use crate::{
 /// Waits between looks while following an order into the history: the
 /// account's history learns of an order from an event, a moment later (and,
 /// on a busy system, several seconds later: about half a minute in all).
-const FOLLOW_DELAYS_MS: [u64; 10] = [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000, 10_000];
+pub const FOLLOW_DELAYS_MS: [u64; 10] = [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000, 10_000];
 
 /// One order of "Your orders".
 #[derive(Debug, Clone, PartialEq)]

@@ -14,7 +14,7 @@ use crate::{
     api::{self, ApiError, CheckoutCustomer, CheckoutItem, CheckoutRequest, Order},
     reasons,
     session::OrderToken,
-    store::{Store, now_ms},
+    store::{OpenedOrder, Store, now_ms},
     your_orders,
 };
 
@@ -243,8 +243,9 @@ fn render_outcome(outcome: Outcome) -> AnyView {
     }
 }
 
-/// Places the order; remembers a guest's order with its token; and, if the
-/// server is still working on it, follows it for a while.
+/// Places the order; remembers a guest's order with its token; opens it in
+/// the order view (its timeline); and, if the server is still working on it,
+/// follows it for a while.
 async fn place(store: Store, attempt: &Attempt, key: &str) -> Outcome {
     let placed = match api::checkout(&attempt.request, key, attempt.token.as_deref()).await {
         Ok(placed) => placed,
@@ -262,12 +263,21 @@ async fn place(store: Store, attempt: &Attempt, key: &str) -> Outcome {
             access_token: order_token.clone(),
         });
     }
+    let Some(token) = placed.access_token.or_else(|| attempt.token.clone()) else {
+        return if order.status == "pending" {
+            Outcome::StillPending(order)
+        } else {
+            Outcome::Ended(order)
+        };
+    };
+    store.open_order(OpenedOrder {
+        order_id: order.id.clone(),
+        token: token.clone(),
+        known: Some(order.clone()),
+    });
     if order.status != "pending" {
         return Outcome::Ended(order);
     }
-    let Some(token) = placed.access_token.or_else(|| attempt.token.clone()) else {
-        return Outcome::StillPending(order);
-    };
     let started = now_ms();
     let mut latest = order;
     while now_ms() - started < PENDING_FOLLOW.as_millis() as f64 {

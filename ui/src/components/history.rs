@@ -1,12 +1,13 @@
 //! "Your orders": the signed-in customer's history with its statistics, or
 //! the orders placed from this browser as a guest (see `your_orders`);
-//! cancelling a confirmed order.
+//! opening an order (its timeline shows in the order view); cancelling a
+//! confirmed order.
 
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
     api,
-    store::Store,
+    store::{OpenedOrder, Store},
     your_orders::{self, Row, Whose, YourOrders},
 };
 
@@ -79,7 +80,8 @@ fn summary(orders: YourOrders) -> impl IntoView {
     view! { <p class="stats">{text}</p> }
 }
 
-/// One order of the history, cancellable while confirmed.
+/// One order of the history: opens in the order view, cancellable while
+/// confirmed.
 #[component]
 fn HistoryRow(row: Row) -> impl IntoView {
     let store = expect_context::<Store>();
@@ -97,6 +99,24 @@ fn HistoryRow(row: Row) -> impl IntoView {
         "{} item(s), {} {}",
         item.item_count, item.total, item.currency
     );
+    let open = {
+        let (order_id, token) = (order_id.clone(), token.clone());
+        move |_| {
+            store.open_order(OpenedOrder {
+                order_id: order_id.clone(),
+                token: token.clone(),
+                known: None,
+            })
+        }
+    };
+    let is_open = {
+        let order_id = order_id.clone();
+        Memo::new(move |_| {
+            store
+                .opened
+                .with(|o| o.as_ref().is_some_and(|o| o.order_id == order_id))
+        })
+    };
     let cancel = move |_| {
         let (order_id, token) = (order_id.clone(), token.clone());
         cancelling.set(true);
@@ -115,12 +135,27 @@ fn HistoryRow(row: Row) -> impl IntoView {
         });
     };
     view! {
-        <li class="history-row" data-testid="order-history-row">
-            <span class=format!("pill {}", item.status)>{item.status.clone()}</span>
-            <span>{summary}</span>
-            <span class="muted">{placed}</span>
+        <li class="history-row" class:open=is_open data-testid="order-history-row">
+            <button
+                type="button"
+                class="row-open"
+                title="See what happened to this order"
+                aria-pressed=move || is_open.get().to_string()
+                data-testid="order-history-open"
+                on:click=open
+            >
+                <span class=format!("pill {}", item.status)>{item.status.clone()}</span>
+                <span>{summary}</span>
+                <span class="muted">{placed}</span>
+            </button>
             <Show when=move || cancellable>
-                <button type="button" class="link" disabled=move || cancelling.get() on:click=cancel.clone()>
+                <button
+                    type="button"
+                    class="link"
+                    data-testid="order-cancel"
+                    disabled=move || cancelling.get()
+                    on:click=cancel.clone()
+                >
                     {move || if cancelling.get() { "Cancelling…" } else { "Cancel" }}
                 </button>
             </Show>

@@ -5,3 +5,4 @@ pub mod cart_panel;
 pub mod catalogue;
 pub mod checkout;
 pub mod history;
+pub mod order_view;
