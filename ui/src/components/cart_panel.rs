@@ -32,6 +32,7 @@ pub fn CartPanel() -> impl IntoView {
                                     min="1"
                                     max=MAX_QUANTITY.to_string()
                                     aria-label=label
+                                    data-testid="cart-quantity"
                                     prop:value=line.quantity.to_string()
                                     on:change=move |ev| {
                                         let quantity = event_target_value(&ev).parse().unwrap_or(1);

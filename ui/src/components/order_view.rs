@@ -89,15 +89,18 @@ pub fn OrderView() -> impl IntoView {
                     "Close"
                 </button>
             </div>
-            {move || match shown.get() {
-                None => view! { <p class="status" role="status">"Loading the order…"</p> }.into_any(),
-                Some(Err(error)) => {
+            {move || match (store.opened.with(Option::is_some), shown.get()) {
+                (false, _) => ().into_any(),
+                (true, None) => {
+                    view! { <p class="status" role="status">"Loading the order…"</p> }.into_any()
+                }
+                (true, Some(Err(error))) => {
                     view! {
                         <p class="error" role="alert">"We could not load this order: " {error.message}</p>
                     }
                         .into_any()
                 }
-                Some(Ok(order)) => details(order, moving).into_any(),
+                (true, Some(Ok(order))) => details(order, moving).into_any(),
             }}
         </section>
     }

@@ -3,7 +3,10 @@
 
 use fantoccini::{Client, error::CmdError};
 
-use super::page::{click, type_into, wait_texts, wait_value};
+use super::{
+    page::{click, type_into, wait_texts, wait_value},
+    timeline::{CONFIRMED, expect_timeline},
+};
 
 /// A customer with an account: signs up (and is signed in), sees an empty
 /// history, signs out (back to this browser's guest order), fails to sign in
@@ -105,6 +108,7 @@ pub(super) async fn shop_with_an_account(client: &Client) -> Result<(), CmdError
         |t| t == ["confirmed"],
     )
     .await;
+    expect_timeline(client, "the account's order's timeline", &CONFIRMED).await;
     wait_texts(
         client,
         "[data-testid=order-history-row]",

@@ -1,16 +1,20 @@
-//! The guest's part of the journey: a checkout, its order in this browser's
-//! history, a cancellation, a reload, and two refused checkouts.
+//! The guest's part of the journey: a checkout and its timeline, its order in
+//! this browser's history, a cancellation, a reload, the order opened from
+//! the history, and two refused checkouts.
 
 use fantoccini::{Client, error::CmdError};
 
 use super::{
     page::{click, type_into, wait_texts},
     repo_root,
+    timeline::{CONFIRMED, expect_timeline, screenshot},
 };
 
-/// A guest: checks out, sees and cancels the order in "Your orders" (this
-/// browser's), keeps cart and orders over a reload, is refused for a blocked
-/// customer and for an invalid email. Leaves one item in the cart.
+/// A guest: checks out and reads the order's timeline, sees and cancels the
+/// order in "Your orders" (this browser's), keeps cart and orders over a
+/// reload, opens the order from the history, is refused for a blocked
+/// customer (the timeline says why) and for an invalid email. Leaves one
+/// item in the cart.
 pub(super) async fn shop_as_guest(client: &Client, base: &str) -> Result<(), CmdError> {
     client.goto(base).await?;
     let cards = wait_texts(
@@ -64,6 +68,9 @@ pub(super) async fn shop_as_guest(client: &Client, base: &str) -> Result<(), Cmd
     if let Ok(png) = client.screenshot().await {
         let _ = std::fs::write(repo_root().join("target/ui-screenshot.png"), png);
     }
+    // The order just placed opens with its story, in words.
+    expect_timeline(client, "the confirmed order's timeline", &CONFIRMED).await;
+    screenshot(client, "order-timeline").await?;
     let stock_before = cards[0]
         .lines()
         .find(|l| l.ends_with("in stock"))
@@ -77,8 +84,12 @@ pub(super) async fn shop_as_guest(client: &Client, base: &str) -> Result<(), Cmd
     )
     .await;
 
-    // Cancel it from the history.
-    click(client, "[data-testid=order-history-row] button").await?;
+    // Cancel it from the history: its open timeline tells of it.
+    click(
+        client,
+        "[data-testid=order-history-row] [data-testid=order-cancel]",
+    )
+    .await?;
     wait_texts(
         client,
         "[data-testid=order-history-row]",
@@ -86,6 +97,8 @@ pub(super) async fn shop_as_guest(client: &Client, base: &str) -> Result<(), Cmd
         |t| t.len() == 1 && t[0].contains("cancelled"),
     )
     .await;
+    let cancelled = [CONFIRMED.as_slice(), &["Cancelled"]].concat();
+    expect_timeline(client, "the cancellation on the timeline", &cancelled).await;
 
     // The cart survives a reload.
     click(
@@ -112,6 +125,24 @@ pub(super) async fn shop_as_guest(client: &Client, base: &str) -> Result<(), Cmd
         |t| t.len() == 1,
     )
     .await;
+    // Opened from the history after the reload, with its whole story.
+    wait_texts(
+        client,
+        "[data-testid=order-timeline-entry]",
+        "no order open after a reload",
+        |t| t.is_empty(),
+    )
+    .await;
+    click(
+        client,
+        "[data-testid=order-history-row] [data-testid=order-history-open]",
+    )
+    .await?;
+    let entries = expect_timeline(client, "the order opened from the history", &cancelled).await;
+    assert!(
+        entries[4].contains("back into stock"),
+        "the cancellation says what was given back: {entries:?}"
+    );
 
     // A refused checkout says why, in words.
     type_into(client, "checkout-email", "blocked@example.com").await?;
@@ -135,6 +166,12 @@ pub(super) async fn shop_as_guest(client: &Client, base: &str) -> Result<(), Cmd
         reason[0].contains("blocked"),
         "the reason in words: {reason:?}"
     );
+    expect_timeline(
+        client,
+        "the refusal on the timeline",
+        &["Order recorded", "Rejected: your account is blocked"],
+    )
+    .await;
     wait_texts(
         client,
         "[data-testid=cart-count]",

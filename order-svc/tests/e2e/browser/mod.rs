@@ -2,14 +2,19 @@
 //! (chromedriver) against both real services and the built UI (`ui/dist`,
 //! from `scripts/build-ui.sh`): first as a guest, whose orders this browser
 //! remembers, then with an account (sign up, sign out, sign in, check out,
-//! and a guest refused the account's email). On failure it saves a screenshot to
-//! `target/browser-failure.png` (and the page's HTML beside it); the page
-//! right after a confirmed checkout goes to `target/ui-screenshot.png`.
+//! and a guest refused the account's email), and last a checkout short of
+//! stock; each order's saga timeline read in words along the way. On failure
+//! it saves a screenshot to `target/browser-failure.png` (and the page's HTML
+//! beside it); the page right after a confirmed checkout goes to
+//! `target/ui-screenshot.png`, and the order view with its timeline to
+//! `target/screenshots/order-timeline.png` (confirmed) and
+//! `order-timeline-rejected.png` (short of stock).
 
 mod account;
 mod driver;
 mod guest;
 mod page;
+mod timeline;
 
 use std::{
     path::{Path, PathBuf},
@@ -23,6 +28,7 @@ use crate::harness::*;
 use account::shop_with_an_account;
 use driver::{Driver, browser};
 use guest::shop_as_guest;
+use timeline::short_of_stock;
 
 /// The whole journey's bound: only a hang reaches it (every wait inside is
 /// bounded by [`PATIENCE`]).
@@ -34,7 +40,8 @@ fn repo_root() -> PathBuf {
 
 async fn shop(client: &Client, base: &str) -> Result<(), CmdError> {
     shop_as_guest(client, base).await?;
-    shop_with_an_account(client).await
+    shop_with_an_account(client).await?;
+    short_of_stock(client).await
 }
 
 #[tokio::test]
