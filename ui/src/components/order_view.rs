@@ -59,13 +59,15 @@ pub fn OrderView() -> impl IntoView {
         }
         owner
     });
-    // Brought into sight when opened (from the history, further down).
+    // Brought into sight when opened (from the history, further down), once
+    // the page has shown it (a hidden panel cannot be scrolled to).
     Effect::new(move |_| {
-        let open = store
-            .opened
-            .with(|o| o.as_ref().map(|o| o.order_id.clone()));
-        if let (Some(_), Some(panel)) = (open, panel.get()) {
-            panel.scroll_into_view();
+        if store.opened.with(Option::is_some) {
+            request_animation_frame(move || {
+                if let Some(panel) = panel.get_untracked() {
+                    panel.scroll_into_view();
+                }
+            });
         }
     });
 

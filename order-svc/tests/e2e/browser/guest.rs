@@ -7,7 +7,7 @@ use fantoccini::{Client, error::CmdError};
 use super::{
     page::{click, type_into, wait_texts},
     repo_root,
-    timeline::{CONFIRMED, expect_timeline, screenshot},
+    timeline::{CONFIRMED, expect_timeline, in_sight, screenshot},
 };
 
 /// A guest: checks out and reads the order's timeline, sees and cancels the
@@ -139,6 +139,8 @@ pub(super) async fn shop_as_guest(client: &Client, base: &str) -> Result<(), Cmd
     )
     .await?;
     let entries = expect_timeline(client, "the order opened from the history", &cancelled).await;
+    in_sight(client, "order-view").await;
+    screenshot(client, "order-timeline-from-history").await?;
     assert!(
         entries[4].contains("back into stock"),
         "the cancellation says what was given back: {entries:?}"

@@ -8,7 +8,8 @@
 //! beside it); the page right after a confirmed checkout goes to
 //! `target/ui-screenshot.png`, and the order view with its timeline to
 //! `target/screenshots/order-timeline.png` (confirmed) and
-//! `order-timeline-rejected.png` (short of stock).
+//! `order-timeline-from-history.png` (the cancelled order opened from "Your
+//! orders") and `order-timeline-rejected.png` (short of stock).
 
 mod account;
 mod driver;

@@ -9,6 +9,7 @@ use super::{
     page::{click, type_into, wait_texts},
     repo_root,
 };
+use crate::harness::{PATIENCE, eventually};
 
 /// A confirmed order's story.
 pub(super) const CONFIRMED: [&str; 4] = [
@@ -50,6 +51,20 @@ fn has_a_time(text: &str) -> bool {
             _ => b.is_ascii_digit(),
         })
     })
+}
+
+/// Waits until the element with `data-testid=test_id` has its top in the
+/// upper half of the window (scrolled into sight, below the sticky header).
+pub(super) async fn in_sight(client: &Client, test_id: &str) {
+    let script = format!(
+        "const top = document.querySelector('[data-testid={test_id}]').getBoundingClientRect().top;
+         return top >= 0 && top < window.innerHeight / 2;"
+    );
+    eventually(PATIENCE, "the order view scrolled into sight", || async {
+        let seen = client.execute(&script, Vec::new()).await.ok()?;
+        (seen == serde_json::Value::Bool(true)).then_some(())
+    })
+    .await
 }
 
 /// Saves a screenshot of the page (WebDriver's screenshot command) as
