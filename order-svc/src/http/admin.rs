@@ -17,7 +17,7 @@ use edge::{
 };
 
 use super::{AppState, views::StepView};
-use crate::db::sagas::SagaReport;
+use crate::{db::sagas::SagaReport, domain::saga::Step};
 
 /// The routes of this module.
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -108,7 +108,7 @@ struct SagaView {
 impl SagaView {
     fn new(report: SagaReport, stuck_after: Duration) -> Self {
         let saga = report.saga;
-        let stuck_because = if saga.step == crate::domain::saga::Step::Done {
+        let stuck_because = if saga.step == Step::Done {
             None
         } else if report.past_deadline {
             Some("past_deadline")

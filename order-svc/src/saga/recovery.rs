@@ -38,6 +38,9 @@ pub fn spawn(
     retention: Retention,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
+    // Exported from the start (at 0), so that a dashboard and an alert
+    // see the series before the first automatic compensation.
+    metrics::counter!("sagas_auto_compensated_total").increment(0);
     tokio::spawn(async move {
         let mut last_sweep: Option<Instant> = None;
         let sweep_every = SWEEP_EVERY
