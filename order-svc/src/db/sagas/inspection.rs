@@ -91,10 +91,12 @@ pub async fn stuck(
 /// Up to `limit` sagas, oldest first, started more than `older_than` ago
 /// and still on their way to a confirmation (a compensating saga is already
 /// being undone): those the recovery round compensates automatically.
+/// (`step <> 'done'` lets the partial index of unfinished sagas serve the
+/// query, which runs every round.)
 pub async fn overdue(pool: &PgPool, older_than: Duration, limit: i64) -> sqlx::Result<Vec<Uuid>> {
     sqlx::query_scalar(
         "SELECT id FROM sagas
-         WHERE step IN ('verify_customer', 'reserve_stock')
+         WHERE step <> 'done' AND step IN ('verify_customer', 'reserve_stock')
            AND created_at < now() - make_interval(secs => $1)
          ORDER BY created_at LIMIT $2",
     )
