@@ -48,6 +48,17 @@ pub struct Config {
     pub outbox_retention: Duration,
     /// `SAGA_TIMELINE_RETENTION`: how long a finished saga's timeline is kept.
     pub saga_timeline_retention: Duration,
+    /// `SAGA_STUCK_AFTER` (default `2m`): an unfinished saga older than this
+    /// (or past its step's deadline) is listed as stuck by
+    /// `GET /api/v1/admin/sagas/stuck`.
+    pub saga_stuck_after: Duration,
+    /// `SAGA_AUTO_COMPENSATE_AFTER` (default `30m`): a saga still short of a
+    /// confirmation this long after it started is compensated by the
+    /// recovery round. Longer than `SAGA_STUCK_AFTER` (an operator sees it
+    /// stuck first) and than every try step 2 may get after crashes
+    /// (`MAX_VERIFY_ATTEMPTS` × (`SAGA_LEASE` + `RPC_TIMEOUT_MS`)), so that it
+    /// never cuts short a saga that is still making progress.
+    pub saga_auto_compensate_after: Duration,
     /// `FAULT_CRASH_AFTER`: fault injection for tests only. When set to a saga
     /// step (`verify_customer`), the process aborts once that step's answer
     /// has arrived, before it is committed, exactly as a crash would. Never
@@ -69,7 +80,14 @@ const VARIABLES: &[&str] = &[
     "IDEMPOTENCY_KEY_TTL",
     "OUTBOX_RETENTION",
     "SAGA_TIMELINE_RETENTION",
+    "SAGA_STUCK_AFTER",
+    "SAGA_AUTO_COMPENSATE_AFTER",
 ];
+
+/// The longest `SAGA_STUCK_AFTER` and `SAGA_AUTO_COMPENSATE_AFTER`: a
+/// checkout left unanswered for longer is no longer repaired, it is lost
+/// (and a larger value is more likely a typo, `30d` for `30m`).
+const LONGEST_SAGA_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Every environment variable the service reads. The compose file is
 /// checked against it.
@@ -95,6 +113,8 @@ impl Configuration for Config {
                     .into(),
             ));
         }
+        let (saga_stuck_after, saga_auto_compensate_after) =
+            saga_ages(&settings, rpc_timeout, saga_lease)?;
         Ok(Self {
             service,
             rpc_timeout,
@@ -116,6 +136,8 @@ impl Configuration for Config {
             idempotency_key_ttl: settings.period("IDEMPOTENCY_KEY_TTL", "24h")?,
             outbox_retention: settings.period("OUTBOX_RETENTION", "7d")?,
             saga_timeline_retention: settings.period("SAGA_TIMELINE_RETENTION", "90d")?,
+            saga_stuck_after,
+            saga_auto_compensate_after,
             crash_after: settings
                 .optional("FAULT_CRASH_AFTER")
                 .filter(|s| !s.is_empty()),
@@ -125,6 +147,40 @@ impl Configuration for Config {
     fn shared(&self) -> &ServiceConfig {
         &self.service
     }
+}
+
+/// `SAGA_STUCK_AFTER` and `SAGA_AUTO_COMPENSATE_AFTER`, checked against
+/// each other and against how long step 2 may rightly take.
+fn saga_ages(
+    settings: &Settings<impl Fn(&str) -> Option<String>>,
+    rpc_timeout: Duration,
+    saga_lease: Duration,
+) -> Result<(Duration, Duration), ConfigError> {
+    let stuck_after = settings.period("SAGA_STUCK_AFTER", "2m")?;
+    let auto_after = settings.period("SAGA_AUTO_COMPENSATE_AFTER", "30m")?;
+    for (name, age) in [
+        ("SAGA_STUCK_AFTER", stuck_after),
+        ("SAGA_AUTO_COMPENSATE_AFTER", auto_after),
+    ] {
+        if age > LONGEST_SAGA_AGE {
+            return Err(ConfigError(format!("{name} must be at most 7 days")));
+        }
+    }
+    if auto_after <= stuck_after {
+        return Err(ConfigError(
+            "SAGA_AUTO_COMPENSATE_AFTER must be longer than SAGA_STUCK_AFTER".into(),
+        ));
+    }
+    let tries = u32::try_from(crate::saga::MAX_VERIFY_ATTEMPTS).unwrap_or(u32::MAX);
+    let slowest_progress = (saga_lease + rpc_timeout).saturating_mul(tries);
+    if auto_after <= slowest_progress {
+        return Err(ConfigError(format!(
+            "SAGA_AUTO_COMPENSATE_AFTER must be longer than {} ({tries} tries of \
+             SAGA_LEASE + RPC_TIMEOUT_MS), or it would compensate sagas still in progress",
+            humantime::format_duration(slowest_progress)
+        )));
+    }
+    Ok((stuck_after, auto_after))
 }
 
 #[cfg(test)]
@@ -152,6 +208,48 @@ mod tests {
         assert_eq!(config.service.access.admin_token, DEV_ADMIN_TOKEN);
         assert!(config.service.cors_origins.is_empty());
         assert!(config.crash_after.is_none());
+        assert_eq!(config.saga_stuck_after, Duration::from_secs(120));
+        assert_eq!(config.saga_auto_compensate_after, Duration::from_secs(1800));
+    }
+
+    fn refusal(pairs: &[(&str, &str)]) -> String {
+        Config::from_lookup(|name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap_err()
+        .to_string()
+    }
+
+    #[test]
+    fn saga_ages_that_are_zero_absurd_or_unreadable_are_refused_with_their_name() {
+        for name in ["SAGA_STUCK_AFTER", "SAGA_AUTO_COMPENSATE_AFTER"] {
+            for bad in ["0s", "8d", "soon", "-5m"] {
+                let error = refusal(&[(name, bad)]);
+                assert!(error.contains(name), "{name}={bad}: {error}");
+            }
+        }
+    }
+
+    #[test]
+    fn automatic_compensation_waits_for_the_stuck_list_and_for_step_two() {
+        let error = refusal(&[("SAGA_STUCK_AFTER", "30m")]);
+        assert!(error.contains("SAGA_STUCK_AFTER"), "{error}");
+        // 3 tries of 10 s of lease and 3 s of RPC timeout: 39 s.
+        let error = refusal(&[
+            ("SAGA_AUTO_COMPENSATE_AFTER", "39s"),
+            ("SAGA_STUCK_AFTER", "5s"),
+        ]);
+        assert!(error.contains("39s"), "{error}");
+        let config = Config::from_lookup(|name| match name {
+            "SAGA_AUTO_COMPENSATE_AFTER" => Some("40s".into()),
+            "SAGA_STUCK_AFTER" => Some("5s".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(config.saga_auto_compensate_after, Duration::from_secs(40));
     }
 
     #[test]

@@ -77,6 +77,7 @@ impl Application {
                 pool.clone(),
                 coordinator.clone(),
                 config.recovery_interval,
+                config.saga_auto_compensate_after,
                 Retention {
                     idempotency_keys: config.idempotency_key_ttl,
                     sent_events: config.outbox_retention,

@@ -15,7 +15,7 @@ use crate::{
         pricing::PricingError,
         product::NotShopCurrency,
     },
-    usecases::{CancelError, CatalogueError, CheckoutError, OrderLookupError},
+    usecases::{CancelError, CatalogueError, CheckoutError, OrderLookupError, RepairError},
 };
 
 impl From<CheckoutError> for ApiError {
@@ -117,6 +117,22 @@ impl From<NotShopCurrency> for ApiError {
     }
 }
 
+impl From<RepairError> for ApiError {
+    fn from(error: RepairError) -> Self {
+        let conflict = |code, error: &RepairError| ApiError::Conflict {
+            code,
+            message: error.to_string(),
+        };
+        match error {
+            RepairError::NotFound => ApiError::NotFound("saga"),
+            RepairError::Finished(_) => conflict("saga_finished", &error),
+            RepairError::Compensating => conflict("saga_compensating", &error),
+            RepairError::Busy => conflict("saga_busy", &error),
+            RepairError::Db(cause) => ApiError::from(cause),
+        }
+    }
+}
+
 // Each error above, usable with `?` in a handler.
 edge::rejected_as_api_error!(
     CheckoutError,
@@ -124,4 +140,5 @@ edge::rejected_as_api_error!(
     OrderLookupError,
     CancelError,
     CatalogueError,
+    RepairError,
 );

@@ -2,6 +2,7 @@
 //! conventions shared with customer-svc (error shape, CORS, tracing, metrics,
 //! health).
 
+pub mod admin;
 mod errors;
 pub mod orders;
 pub mod products;
@@ -47,6 +48,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let probe = edge::health::readiness(state.pool.clone(), state.broker.clone(), Vec::new());
     let routes = products::routes(state.clone())
         .or(orders::routes(state.clone()))
+        .unify()
+        .or(admin::routes(state.clone()))
         .unify()
         .or(edge::health::routes(probe))
         .unify()

@@ -79,8 +79,9 @@ struct ItemView {
     line_total: Money,
 }
 
+/// One entry of a saga's timeline.
 #[derive(Debug, Serialize)]
-struct StepView {
+pub(super) struct StepView {
     step: String,
     status: String,
     at: DateTime<Utc>,
@@ -117,22 +118,23 @@ impl OrderView {
             currency: order.currency,
             created_at: order.created_at,
             updated_at: order.updated_at,
-            saga: steps.map(|steps| {
-                steps
-                    .into_iter()
-                    .map(|s| StepView {
-                        step: s.step,
-                        status: s.status,
-                        at: s.at,
-                        detail: s.detail,
-                    })
-                    .collect()
-            }),
+            saga: steps.map(|steps| steps.into_iter().map(StepView::from).collect()),
         })
     }
 
     /// The order's id.
     pub fn id(&self) -> Uuid {
         self.id
+    }
+}
+
+impl From<StepRow> for StepView {
+    fn from(row: StepRow) -> Self {
+        Self {
+            step: row.step,
+            status: row.status,
+            at: row.at,
+            detail: row.detail,
+        }
     }
 }

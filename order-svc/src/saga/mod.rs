@@ -9,7 +9,8 @@
 //! shared by every answer that arrived meanwhile (`confirmer`,
 //! `crate::db::confirmation`); 5 publish (`crate::relay`).
 //! Compensation: `customer.release_credit` after a timeout at step 2 or a
-//! shortage at step 3.
+//! shortage at step 3, or when ordered from outside (`repair`: an operator,
+//! or recovery past `SAGA_AUTO_COMPENSATE_AFTER`).
 
 mod confirmer;
 mod coordinator;
@@ -17,6 +18,7 @@ mod decisions;
 mod gateway;
 mod recorder;
 pub mod recovery;
+pub mod repair;
 mod settings;
 mod steps;
 mod waiters;
@@ -26,4 +28,5 @@ pub use decisions::{VerifyDecision, decide_verification};
 pub use gateway::{AmqpCustomerGateway, CustomerGateway};
 pub use recorder::{RecordError, Recorded, Recorder};
 pub use settings::SagaSettings;
+pub(crate) use steps::MAX_VERIFY_ATTEMPTS;
 pub use waiters::{OrderWaiters, Signal};

@@ -2,7 +2,9 @@
 //! `RECOVERY_INTERVAL`, unfinished sagas whose lease ran out (their instance
 //! crashed, or a compensation is due for another try) are leased to this
 //! instance and driven. `FOR UPDATE SKIP LOCKED` and the lease keep two
-//! instances from driving one saga at once. Each round also samples the
+//! instances from driving one saga at once. Each round first compensates
+//! the sagas still short of a confirmation past `SAGA_AUTO_COMPENSATE_AFTER`
+//! (`super::repair`), whatever holds them. Each round also samples the
 //! operator's gauges (`db::backlog`); at most once a minute a round also
 //! removes what outlived its retention (`db::retention`).
 
@@ -13,7 +15,7 @@ use tokio::{task::JoinHandle, time::Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::Coordinator;
+use super::{Coordinator, repair};
 use crate::db::{
     backlog,
     retention::{self, Retention},
@@ -26,15 +28,19 @@ const BATCH: i64 = 100;
 /// deletes scan), unless a retention is shorter still.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// Runs recovery rounds every `every` until `stop`, sweeping by `retention`
-/// as it goes.
+/// Runs recovery rounds every `every` until `stop`, compensating sagas older
+/// than `auto_compensate_after` and sweeping by `retention` as it goes.
 pub fn spawn(
     pool: PgPool,
     coordinator: Coordinator,
     every: Duration,
+    auto_compensate_after: Duration,
     retention: Retention,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
+    // Exported from the start (at 0), so that a dashboard and an alert
+    // see the series before the first automatic compensation.
+    metrics::counter!("sagas_auto_compensated_total").increment(0);
     tokio::spawn(async move {
         let mut last_sweep: Option<Instant> = None;
         let sweep_every = SWEEP_EVERY
@@ -42,6 +48,11 @@ pub fn spawn(
             .min(retention.sent_events)
             .min(retention.finished_timelines);
         loop {
+            if let Err(error) =
+                repair::compensate_overdue(&coordinator, &pool, auto_compensate_after, BATCH).await
+            {
+                warn!(%error, "automatic compensation failed; will retry");
+            }
             let settings = coordinator.settings();
             match sagas::claim_orphans(&pool, &settings.instance_id, settings.lease, BATCH).await {
                 Ok(ids) => {

@@ -27,7 +27,7 @@ use crate::db::{
 };
 
 /// Tries of step 2 after crashes before the saga gives up and compensates.
-const MAX_VERIFY_ATTEMPTS: i32 = 3;
+pub(crate) const MAX_VERIFY_ATTEMPTS: i32 = 3;
 /// Longest pause between tries of a compensation.
 const MAX_COMPENSATION_BACKOFF: Duration = Duration::from_secs(60);
 

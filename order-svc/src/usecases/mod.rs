@@ -1,6 +1,7 @@
 //! What order-svc does for its callers, free of HTTP: place a checkout and
 //! wait for its saga ([`Checkout`]), read and cancel orders ([`Orders`]),
-//! read and change the catalogue ([`Catalogue`]). A handler in
+//! read and change the catalogue ([`Catalogue`]), list and repair stuck
+//! sagas ([`Repair`]). A handler in
 //! `crate::http` parses a request into these typed inputs, calls one use
 //! case, and renders what it returns; each use case has an error type of its
 //! own, which `crate::http::errors` turns into the API's error shape.
@@ -11,6 +12,7 @@ mod cancel;
 mod catalogue;
 mod checkout;
 mod orders;
+mod repair;
 
 use edge::tokens::AccessTokens;
 use sqlx::PgPool;
@@ -21,6 +23,7 @@ pub use cancel::CancelError;
 pub use catalogue::{Catalogue, CatalogueError};
 pub use checkout::{Checkout, CheckoutError, Placed};
 pub use orders::{OrderLookupError, Orders};
+pub use repair::{Repair, RepairError};
 
 /// Every use case, ready to call. Cheap to clone.
 #[derive(Clone)]
@@ -31,6 +34,8 @@ pub struct UseCases {
     pub orders: Orders,
     /// Reading and changing the catalogue.
     pub catalogue: Catalogue,
+    /// Listing and repairing stuck sagas.
+    pub repair: Repair,
 }
 
 impl UseCases {
@@ -44,7 +49,13 @@ impl UseCases {
         config: &Config,
     ) -> Self {
         Self {
-            checkout: Checkout::new(pool.clone(), coordinator, tokens, config.checkout_wait),
+            checkout: Checkout::new(
+                pool.clone(),
+                coordinator.clone(),
+                tokens,
+                config.checkout_wait,
+            ),
+            repair: Repair::new(pool.clone(), coordinator, config.saga_stuck_after),
             orders: Orders::new(pool.clone()),
             catalogue: Catalogue::new(pool, config.service.shop_currency.clone()),
         }

@@ -18,10 +18,15 @@ use uuid::Uuid;
 
 use crate::harness::*;
 
+/// The restarted instance takes the saga over once this lease lapses: as
+/// short as the configuration allows beside the wide RPC timeout.
+const RESTART_LEASE: &str = "11s";
+
 #[tokio::test]
 async fn a_saga_interrupted_between_customer_svcs_answer_and_its_commit_finishes_after_a_restart() {
     let mut system = System::without_services().await;
-    let (mug, order_id, pool) = crash_after_verification(&mut system, "crash@example.com").await;
+    let (mug, order_id, pool) =
+        crash_after_verification(&mut system, "crash@example.com", RESTART_LEASE).await;
     assert_eq!(system.stock_of_db(&pool, &mug).await, 10);
 
     system.start_order_svc(&[]).await;
@@ -50,7 +55,8 @@ async fn a_saga_interrupted_between_customer_svcs_answer_and_its_commit_finishes
 async fn a_saga_resumed_at_reserve_stock_that_finds_too_little_is_rejected_and_its_credit_released()
 {
     let mut system = System::without_services().await;
-    let (mug, order_id, pool) = crash_after_verification(&mut system, "short@example.com").await;
+    let (mug, order_id, pool) =
+        crash_after_verification(&mut system, "short@example.com", RESTART_LEASE).await;
     // As an earlier version left it: step 2 committed on its own, then the
     // process stopped; meanwhile the stock ran low.
     let customer = system.customer("short@example.com").await.unwrap();
@@ -95,11 +101,13 @@ async fn a_saga_resumed_at_reserve_stock_that_finds_too_little_is_rejected_and_i
 
 /// Starts customer-svc, seeds a product (10 units at 12.50), and checks out
 /// 3 of it for `email` on an order-svc process that aborts once customer-svc
-/// has answered step 2, before the answer is committed. Returns the product,
-/// the order, and a pool on the orders database; no order-svc is left running.
-async fn crash_after_verification(
+/// has answered step 2, before the answer is committed; the dead process
+/// holds the saga's lease for `lease`. Returns the product, the order, and a
+/// pool on the orders database; no order-svc is left running.
+pub(crate) async fn crash_after_verification(
     system: &mut System,
     email: &str,
+    lease: &str,
 ) -> (String, Uuid, sqlx::PgPool) {
     system.start_customer_svc().await;
     // Seed a product through a normal instance first.
@@ -111,9 +119,7 @@ async fn crash_after_verification(
         .envs(system.order_env())
         .env("LOG_FORMAT", "json")
         .env("FAULT_CRASH_AFTER", "verify_customer")
-        // The restarted instance takes the saga over once this lease lapses:
-        // as short as the configuration allows beside the wide RPC timeout.
-        .env("SAGA_LEASE", "11s")
+        .env("SAGA_LEASE", lease)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -13,4 +13,5 @@ mod faults;
 mod fuzz;
 mod harness;
 mod operating;
+mod repair;
 mod saga;

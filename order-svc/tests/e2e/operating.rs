@@ -4,15 +4,15 @@
 
 use crate::harness::*;
 
-/// The value of an unlabelled gauge in a Prometheus text exposition.
-fn gauge(exposition: &str, name: &str) -> Option<f64> {
+/// The value of an unlabelled gauge (or counter) in a Prometheus text exposition.
+pub(crate) fn gauge(exposition: &str, name: &str) -> Option<f64> {
     exposition.lines().find_map(|line| {
         let (metric, value) = line.split_once(' ')?;
         (metric == name).then(|| value.trim().parse().ok())?
     })
 }
 
-async fn metrics(system: &System) -> String {
+pub(crate) async fn metrics(system: &System) -> String {
     system
         .http
         .get(system.order_url("/metrics"))

@@ -40,6 +40,16 @@ pub enum Event {
         /// In words.
         detail: String,
     },
+    /// Someone outside the saga's own steps orders its compensation: an
+    /// operator, or the recovery round once the saga is older than
+    /// `SAGA_AUTO_COMPENSATE_AFTER`. The order is rejected, and whichever
+    /// instance takes the saga first releases what it may hold.
+    CompensationOrdered {
+        /// Why (the order's rejection reason).
+        reason: RejectionReason,
+        /// In words: who ordered it, and why.
+        detail: String,
+    },
     /// The stock is taken and the order confirmed.
     Confirmed,
     /// customer-svc released what the saga held.
@@ -64,6 +74,7 @@ impl Event {
             Event::Verified { .. } => "verified",
             Event::Refused { .. } => "refused",
             Event::CompensationStarted { .. } => "compensation_started",
+            Event::CompensationOrdered { .. } => "compensation_ordered",
             Event::Confirmed => "confirmed",
             Event::Compensated { .. } => "compensated",
             Event::Postponed { .. } => "postponed",

@@ -12,6 +12,7 @@
 //!        │ ├──Refused──────────────────────────────────────────────────▶ done (rejected)
 //!        │ └──Retried (same step, next attempt)        │
 //!        └──CompensationStarted──▶ release_credit ◀──CompensationStarted (short of stock)
+//!          (or CompensationOrdered, from either step, by an operator or past an age)
 //!                                      ├──Postponed (same step, next attempt, lease lapses later)
 //!                                      └──Compensated──────────────────▶ done (rejected)
 //! ```

@@ -253,3 +253,37 @@ fn moves_that_do_not_belong_to_a_step_are_refused() {
         );
     }
 }
+
+#[test]
+fn an_ordered_compensation_rejects_from_either_running_step_and_frees_the_lease() {
+    let ordered = || Event::CompensationOrdered {
+        reason: RejectionReason::CustomerServiceUnavailable,
+        detail: "compensation ordered by an operator".into(),
+    };
+    for from in [Step::VerifyCustomer, Step::ReserveStock] {
+        let t = transition(from, 2, ordered()).unwrap();
+        assert_eq!(
+            (t.step, t.phase, t.attempt),
+            (Step::ReleaseCredit, Phase::Compensating, Attempt::Reset)
+        );
+        assert_eq!(t.lease, Lease::RetryAfter(Duration::ZERO));
+        assert_eq!(t.reason, Some(RejectionReason::CustomerServiceUnavailable));
+        assert_eq!(
+            t.entries,
+            vec![Entry::new(
+                from.as_str(),
+                "compensation_ordered",
+                "compensation ordered by an operator"
+            )]
+        );
+    }
+    for ended_or_compensating in [Step::ReleaseCredit, Step::Done] {
+        assert_eq!(
+            transition(ended_or_compensating, 1, ordered()),
+            Err(IllegalMove {
+                step: ended_or_compensating,
+                event: "compensation_ordered"
+            })
+        );
+    }
+}

@@ -203,6 +203,24 @@ pub fn transition(step: Step, attempt: i32, event: Event) -> Result<Transition, 
                 Lease::Keep,
             )
         },
+        // Ordered from outside: the lease lapses at once, so that this
+        // instance (or any recovery round) takes the compensation now, even
+        // from a driver that is gone or still waiting on customer-svc; that
+        // driver's own answer then matches no row.
+        (
+            from @ (Step::VerifyCustomer | Step::ReserveStock),
+            Event::CompensationOrdered { reason, detail },
+        ) => Transition {
+            reason: Some(reason),
+            entries: vec![Entry::new(from.as_str(), "compensation_ordered", detail)],
+            ..to(
+                Step::ReleaseCredit,
+                Phase::Compensating,
+                Attempt::Reset,
+                Deadline::Clear,
+                Lease::RetryAfter(Duration::ZERO),
+            )
+        },
         (Step::ReserveStock, Event::Confirmed) => Transition {
             entries: vec![
                 Entry::new(
