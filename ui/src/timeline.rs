@@ -112,6 +112,10 @@ pub fn describe(step: &str, status: &str, reason: Option<&str>) -> Option<Line> 
             Line::new("Releasing your credit is taking longer", Tone::Waiting)
                 .noted("We keep trying until it is released.")
         }
+        (_, "compensation_ordered") => Line::new(rejected(), Tone::Refused)
+            .noted("It could not be finished in time; any credit held for it is released."),
+        (_, "resumed") => Line::new("Picked up again", Tone::Waiting)
+            .noted("It was taking too long; we are finishing it now."),
         ("cancel_order", "completed") => Line::new("Cancelled", Tone::Undone)
             .noted("The items went back into stock, and your credit is released."),
         (step, status) => Line::new(fallback(step, status), Tone::Other),
@@ -338,6 +342,9 @@ mod tests {
             ("release_credit", "compensated"),
             ("release_credit", "retrying"),
             ("cancel_order", "completed"),
+            ("verify_customer", "compensation_ordered"),
+            ("reserve_stock", "compensation_ordered"),
+            ("verify_customer", "resumed"),
         ] {
             let line = describe(step, status, Some("insufficient_stock"));
             assert!(
