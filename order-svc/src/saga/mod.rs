@@ -14,6 +14,7 @@
 mod confirmer;
 mod coordinator;
 mod decisions;
+mod duration;
 mod gateway;
 mod recorder;
 pub mod recovery;
