@@ -3,7 +3,10 @@
 //! configuration instead: every variable a service is given is one it reads,
 //! every address and port lines up, each service reaches only its own
 //! database, and the images run as a non-root user with a health check the
-//! binaries really answer.
+//! binaries really answer. The observability profile's Prometheus and
+//! Grafana are held against the files they mount and the services they
+//! scrape (tests/e2e/dashboard.rs holds the dashboard's queries against
+//! what the services export).
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -97,14 +100,31 @@ fn env_example() -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The services' names, with their profiles (none for the default ones).
+fn services_by_profile(compose: &Yaml) -> BTreeMap<String, Vec<String>> {
+    compose["services"]
+        .as_hash()
+        .expect("services")
+        .iter()
+        .map(|(name, service)| {
+            (
+                name.as_str().expect("a name").to_owned(),
+                strings(&service["profiles"]),
+            )
+        })
+        .collect()
+}
+
+const OBSERVABILITY: [&str; 2] = ["prometheus", "grafana"];
+
 #[test]
 fn the_system_has_its_five_services_with_health_checks() {
     let compose = compose();
-    let names: BTreeSet<&str> = compose["services"]
-        .as_hash()
-        .expect("services")
-        .keys()
-        .filter_map(Yaml::as_str)
+    let profiles = services_by_profile(&compose);
+    let names: BTreeSet<&str> = profiles
+        .iter()
+        .filter(|(_, profiles)| profiles.is_empty())
+        .map(|(name, _)| name.as_str())
         .collect();
     assert_eq!(
         names,
@@ -116,7 +136,7 @@ fn the_system_has_its_five_services_with_health_checks() {
             "customer-svc"
         ])
     );
-    for name in &names {
+    for name in profiles.keys() {
         assert!(
             !service(&compose, name)["healthcheck"]["test"].is_badvalue(),
             "{name} has a health check"
@@ -256,6 +276,7 @@ fn every_credential_comes_from_the_env_file_and_the_example_names_them_all() {
         );
     }
     for secret in [
+        "GRAFANA_ADMIN_PASSWORD",
         "RABBITMQ_PASSWORD",
         "ORDERS_DB_PASSWORD",
         "CUSTOMERS_DB_PASSWORD",
@@ -337,5 +358,185 @@ fn the_composed_services_run_in_production_and_refuse_the_example_placeholders()
             refused.is_err(),
             "{name} would start with .env.example's placeholders"
         );
+    }
+}
+
+/// A `source:target[:mode]` volume of a service: (source, target, read-only).
+fn volumes(service: &Yaml) -> Vec<(String, String, bool)> {
+    strings(&service["volumes"])
+        .into_iter()
+        .map(|volume| {
+            let mut parts = volume.splitn(3, ':');
+            let source = parts.next().unwrap_or_default().to_owned();
+            let target = parts.next().unwrap_or_default().to_owned();
+            (source, target, parts.next() == Some("ro"))
+        })
+        .collect()
+}
+
+/// Where `service` mounts the repository's `path` (a file or folder).
+fn mounted_at(service: &Yaml, path: &str) -> String {
+    volumes(service)
+        .into_iter()
+        .find(|(source, _, _)| source.trim_start_matches("./") == path)
+        .map(|(_, target, _)| target)
+        .unwrap_or_else(|| panic!("{path} is not mounted"))
+}
+
+fn yaml_file(path: &str) -> Yaml {
+    YamlLoader::load_from_str(&read(path))
+        .unwrap_or_else(|e| panic!("{path} is YAML: {e}"))
+        .remove(0)
+}
+
+#[test]
+fn prometheus_and_grafana_run_only_under_the_observability_profile_with_their_files_read_only() {
+    let compose = compose();
+    let profiles = services_by_profile(&compose);
+    for (name, profiles) in &profiles {
+        let expected = if OBSERVABILITY.contains(&name.as_str()) {
+            vec!["observability".to_owned()]
+        } else {
+            vec![]
+        };
+        assert_eq!(profiles, &expected, "{name}'s profiles");
+    }
+    for name in OBSERVABILITY {
+        let svc = service(&compose, name);
+        let image = svc["image"].as_str().expect("an image");
+        let tag = image.rsplit_once(':').map(|(_, tag)| tag);
+        assert!(
+            tag.is_some_and(|tag| tag != "latest" && tag.chars().any(|c| c.is_ascii_digit())),
+            "{name}'s image is pinned: {image}"
+        );
+        let mounted: Vec<_> = volumes(svc)
+            .into_iter()
+            .filter(|(source, _, _)| source.starts_with("./"))
+            .collect();
+        assert!(!mounted.is_empty(), "{name} mounts its configuration");
+        for (source, target, read_only) in mounted {
+            assert!(
+                repo().join(&source).exists(),
+                "{name} mounts {source}, which exists"
+            );
+            assert!(read_only, "{name} mounts {source} at {target} read-only");
+        }
+    }
+    let grafana = environment(service(&compose, "grafana"));
+    assert_eq!(
+        references(&grafana["GF_SECURITY_ADMIN_PASSWORD"]).get("GRAFANA_ADMIN_PASSWORD"),
+        Some(&false),
+        "Grafana's admin password comes from .env, with no default"
+    );
+}
+
+#[test]
+fn prometheus_scrapes_both_services_by_their_compose_names_and_ports() {
+    let compose = compose();
+    let prometheus = service(&compose, "prometheus");
+    let config = "scripts/observability/prometheus.yml";
+    assert_eq!(
+        mounted_at(prometheus, config),
+        "/etc/prometheus/prometheus.yml"
+    );
+    assert!(
+        strings(&prometheus["command"])
+            .contains(&"--config.file=/etc/prometheus/prometheus.yml".to_owned()),
+        "Prometheus reads the mounted configuration"
+    );
+    let scraped: BTreeMap<String, (String, Vec<String>)> = yaml_file(config)["scrape_configs"]
+        .as_vec()
+        .expect("scrape_configs")
+        .iter()
+        .map(|job| {
+            let targets = job["static_configs"]
+                .as_vec()
+                .expect("static_configs")
+                .iter()
+                .flat_map(|group| strings(&group["targets"]))
+                .collect();
+            let path = job["metrics_path"]
+                .as_str()
+                .unwrap_or("/metrics")
+                .to_owned();
+            (
+                job["job_name"].as_str().expect("job_name").to_owned(),
+                (path, targets),
+            )
+        })
+        .collect();
+    let prometheus_networks: BTreeSet<String> =
+        strings(&prometheus["networks"]).into_iter().collect();
+    for name in ["order-svc", "customer-svc"] {
+        let svc = service(&compose, name);
+        let port = environment(svc)["HTTP_ADDR"]
+            .rsplit_once(':')
+            .map(|(_, port)| port.to_owned())
+            .expect("HTTP_ADDR has a port");
+        assert_eq!(
+            scraped.get(name),
+            Some(&("/metrics".to_owned(), vec![format!("{name}:{port}")])),
+            "a job {name} scrapes {name}:{port}/metrics"
+        );
+        let networks: BTreeSet<String> = strings(&svc["networks"]).into_iter().collect();
+        assert!(
+            !networks.is_disjoint(&prometheus_networks),
+            "Prometheus reaches {name}"
+        );
+    }
+    assert_eq!(scraped.len(), 2, "nothing else is scraped: {scraped:?}");
+}
+
+#[test]
+fn grafana_is_provisioned_with_prometheus_and_the_checkout_dashboard() {
+    let compose = compose();
+    let grafana = service(&compose, "grafana");
+    let provisioning = "scripts/observability/grafana/provisioning";
+    assert_eq!(
+        mounted_at(grafana, provisioning),
+        "/etc/grafana/provisioning"
+    );
+    let sources = yaml_file(&format!("{provisioning}/datasources/prometheus.yml"));
+    let source = &sources["datasources"][0];
+    assert_eq!(source["type"].as_str(), Some("prometheus"));
+    assert_eq!(
+        source["url"].as_str(),
+        Some("http://prometheus:9090"),
+        "Grafana reaches the compose service prometheus"
+    );
+    assert!(
+        strings(&service(&compose, "prometheus")["ports"])
+            .iter()
+            .any(|port| port.ends_with(":9090")),
+        "Prometheus listens on 9090"
+    );
+    let grafana_networks: BTreeSet<String> = strings(&grafana["networks"]).into_iter().collect();
+    let prometheus_networks: BTreeSet<String> =
+        strings(&service(&compose, "prometheus")["networks"])
+            .into_iter()
+            .collect();
+    assert!(!grafana_networks.is_disjoint(&prometheus_networks));
+
+    let providers = yaml_file(&format!("{provisioning}/dashboards/checkout.yml"));
+    let dashboards = "scripts/observability/grafana/dashboards";
+    assert_eq!(
+        providers["providers"][0]["options"]["path"].as_str(),
+        Some(mounted_at(grafana, dashboards).as_str()),
+        "the provider loads the mounted dashboards"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&read(&format!("{dashboards}/checkout.json")))
+            .expect("the dashboard is JSON");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(panels.len() >= 10, "{} panels", panels.len());
+    for panel in panels {
+        for target in panel["targets"].as_array().expect("targets") {
+            assert_eq!(
+                target["datasource"]["uid"].as_str(),
+                source["uid"].as_str(),
+                "{} queries the provisioned Prometheus",
+                panel["title"]
+            );
+        }
     }
 }

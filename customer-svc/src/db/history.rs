@@ -135,9 +135,10 @@ async fn try_apply_all(pool: &PgPool, events: &[OrderEvent]) -> sqlx::Result<Vec
         }
     }
 
+    let mut overdrafts = credit::Overdrafts::default();
     if !confirmed.is_empty() {
         add_confirmed(&mut tx, &confirmed).await?;
-        credit::settle_all(&mut tx, &confirmed).await?;
+        overdrafts = credit::settle_all(&mut tx, &confirmed).await?;
     }
     // Their locks are held already; in a set order all the same.
     cancelled.sort_by_key(|event| (event.customer_id, event.saga_id));
@@ -146,6 +147,7 @@ async fn try_apply_all(pool: &PgPool, events: &[OrderEvent]) -> sqlx::Result<Vec
         credit::release_held(&mut tx, event.saga_id, true).await?;
     }
     tx.commit().await?;
+    overdrafts.record();
     Ok(outcomes)
 }
 

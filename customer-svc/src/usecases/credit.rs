@@ -59,6 +59,7 @@ impl CreditDesk {
     /// holding credit for `lease`, in `currency` only. Starts the
     /// verification writer.
     pub fn new(pool: PgPool, default_limit: Money, lease: Duration, currency: Currency) -> Self {
+        db::credit::Overdrafts::register();
         let writer = pool.clone();
         let verifications = Batcher::spawn("verify_or_create", MAX_BATCH, move |batch| {
             let pool = writer.clone();

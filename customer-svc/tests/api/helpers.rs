@@ -307,21 +307,49 @@ impl TestApp {
 
     /// Stops the service (asserting a clean shutdown) and the test's clients;
     /// dropping the app then drops the database and deletes the namespace.
-    /// The value of a counter in the service's `/metrics` (0 when absent).
-    pub async fn counter(&self, name: &str) -> f64 {
-        let text = self
-            .http
+    /// The service's `/metrics`, as text.
+    pub async fn metrics(&self) -> String {
+        self.http
             .get(self.url("/metrics"))
             .send()
             .await
             .expect("metrics answered")
             .text()
             .await
-            .expect("metrics text");
+            .expect("metrics text")
+    }
+
+    /// The value of a counter in the service's `/metrics` (0 when absent).
+    pub async fn counter(&self, name: &str) -> f64 {
+        let text = self.metrics().await;
         text.lines()
             .filter(|line| line.starts_with(name))
             .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
+    }
+
+    /// Publishes `body` as it is (not an envelope) straight to `queue`.
+    pub async fn publish_raw(&self, queue: &str, body: &[u8]) {
+        use amqp::lapin::{
+            BasicProperties, Connection, ConnectionProperties, options::BasicPublishOptions,
+        };
+        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+            .await
+            .expect("broker reachable");
+        let channel = connection.create_channel().await.expect("channel");
+        channel
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions::default(),
+                body,
+                BasicProperties::default(),
+            )
+            .await
+            .expect("published")
+            .await
+            .expect("written");
+        let _ = connection.close(200, "done".into()).await;
     }
 
     /// Messages waiting in `queue` (a passive declare on a connection of the test's own).

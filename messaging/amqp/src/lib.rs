@@ -26,6 +26,7 @@
 mod connection;
 mod consumer;
 pub mod dead_letters;
+mod delivery_counts;
 mod envelope;
 mod error;
 mod events;

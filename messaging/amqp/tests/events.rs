@@ -110,6 +110,7 @@ async fn an_event_no_queue_wants_is_reported_unroutable() {
 #[tokio::test]
 async fn an_event_whose_handler_keeps_failing_is_dead_lettered_after_bounded_attempts() {
     init_tracing();
+    exported_metrics();
     let mut namespace = TestNamespace::new();
     let queue = namespace.name("fragile");
     let topology = Topology::new(namespace.clone()).with_event_queue(&queue, &["order.confirmed"]);
@@ -152,6 +153,19 @@ async fn an_event_whose_handler_keeps_failing_is_dead_lettered_after_bounded_att
     assert!(
         (2..=6).contains(&attempts),
         "bounded retries, got {attempts}"
+    );
+    let counted =
+        |name| testkit::exposition::value(&exported_metrics(), name, &[("queue", &queue)]);
+    assert_eq!(counted("events_consumed_total"), Some(f64::from(attempts)));
+    assert_eq!(
+        counted("events_redelivered_total"),
+        Some(f64::from(attempts - 1)),
+        "every try after the first was a redelivery"
+    );
+    assert_eq!(
+        counted("events_dead_lettered_total"),
+        Some(0.0),
+        "dead-lettered by the broker's delivery limit, not rejected as poison"
     );
     subscriber.shutdown().await;
     broker.close().await;
@@ -234,6 +248,7 @@ async fn a_full_dead_letter_queue_keeps_its_oldest_and_refuses_more() {
 #[tokio::test]
 async fn an_undecodable_event_is_dead_lettered_at_once() {
     init_tracing();
+    exported_metrics();
     let mut namespace = TestNamespace::new();
     let queue = namespace.name("strict");
     let topology = Topology::new(namespace.clone()).with_event_queue(&queue, &["order.confirmed"]);
@@ -268,6 +283,15 @@ async fn an_undecodable_event_is_dead_lettered_at_once() {
     .await;
     assert_eq!(dead.delivery.data, br#"{"not":"an envelope"}"#);
     assert_eq!(*handled.lock().unwrap(), 0);
+    let dead_lettered = |reason| {
+        testkit::exposition::value(
+            &exported_metrics(),
+            "events_dead_lettered_total",
+            &[("queue", &queue), ("reason", reason)],
+        )
+    };
+    assert_eq!(dead_lettered("undecodable"), Some(1.0));
+    assert_eq!(dead_lettered("invalid"), Some(0.0));
     subscriber.shutdown().await;
     broker.close().await;
 }
@@ -339,6 +363,7 @@ async fn a_transient_failure_is_waited_out_past_the_delivery_limit_and_applied_o
 #[tokio::test]
 async fn an_event_its_handler_calls_invalid_is_dead_lettered_at_once() {
     init_tracing();
+    exported_metrics();
     let mut namespace = TestNamespace::new();
     let queue = namespace.name("strict");
     let topology = Topology::new(namespace.clone()).with_event_queue(&queue, &["order.confirmed"]);
@@ -374,6 +399,16 @@ async fn an_event_its_handler_calls_invalid_is_dead_lettered_at_once() {
     })
     .await;
     assert_eq!(*tries.lock().unwrap(), 1, "tried once");
+    let counted = |name, labels: &[(&str, &str)]| {
+        let labels = [&[("queue", queue.as_str())], labels].concat();
+        testkit::exposition::value(&exported_metrics(), name, &labels)
+    };
+    assert_eq!(
+        counted("events_dead_lettered_total", &[("reason", "invalid")]),
+        Some(1.0)
+    );
+    assert_eq!(counted("events_consumed_total", &[]), Some(1.0));
+    assert_eq!(counted("events_redelivered_total", &[]), Some(0.0));
     subscriber.shutdown().await;
     broker.close().await;
 }

@@ -256,6 +256,7 @@ async fn a_handler_error_comes_back_as_a_typed_error() {
 
 #[tokio::test]
 async fn a_poison_request_is_dead_lettered_not_redelivered() {
+    exported_metrics();
     let fx = Fixture::new().await;
     let handled = Arc::new(AtomicU32::new(0));
     let router = {
@@ -297,6 +298,26 @@ async fn a_poison_request_is_dead_lettered_not_redelivered() {
         raw.get(&fx.queue).await.is_none(),
         "nothing left to redeliver"
     );
+    let counted = |name, labels: &[(&str, &str)]| {
+        let labels = [&[("queue", fx.queue.as_str())], labels].concat();
+        testkit::exposition::value(&exported_metrics(), name, &labels)
+    };
+    assert_eq!(
+        counted(
+            "rpc_server_dead_lettered_total",
+            &[("reason", "undecodable")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        counted(
+            "rpc_server_dead_lettered_total",
+            &[("reason", "no_reply_to")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(counted("rpc_server_consumed_total", &[]), Some(2.0));
+    assert_eq!(counted("rpc_server_redelivered_total", &[]), Some(0.0));
     server.shutdown().await;
 }
 

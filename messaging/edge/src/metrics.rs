@@ -1,16 +1,31 @@
 //! The process-wide Prometheus recorder, and per-request HTTP metrics.
+//!
+//! Durations (every histogram whose name ends in `_seconds`) are exported as
+//! Prometheus histograms with fixed buckets, so that a dashboard can take
+//! quantiles over several instances (`histogram_quantile` over `_bucket`);
+//! other histograms are summaries.
 
 use std::sync::OnceLock;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Bucket bounds of every `*_seconds` histogram: from an HTTP answer (5 ms)
+/// to a saga that waited out a compensation (10 minutes).
+const SECONDS_BUCKETS: [f64; 16] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+];
 
 /// Installs the recorder on first use (once per process, however many
 /// services a test starts) and returns its handle.
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
-        let recorder = PrometheusBuilder::new().build_recorder();
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)
+            // Refused only for no buckets at all: then summaries, as before.
+            .unwrap_or_else(|_| PrometheusBuilder::new())
+            .build_recorder();
         let handle = recorder.handle();
         // Another recorder may already be installed (by an embedding program);
         // then this handle simply renders nothing of ours.

@@ -15,6 +15,7 @@
 mod confirmer;
 mod coordinator;
 mod decisions;
+mod duration;
 mod gateway;
 mod recorder;
 pub mod recovery;

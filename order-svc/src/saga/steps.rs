@@ -16,6 +16,7 @@ use contract::{Currency, Email, Money, PersonName, VerifyOrCreateRequest};
 use super::{
     confirmer::Confirmer,
     decisions::{VerifyDecision, decide_verification},
+    duration::{self, Ending},
     gateway::CustomerGateway,
     settings::SagaSettings,
     waiters::OrderWaiters,
@@ -58,6 +59,7 @@ impl Steps {
         settings: SagaSettings,
         waiters: Arc<OrderWaiters>,
     ) -> Self {
+        duration::register();
         Self {
             confirmer: Confirmer::spawn(pool.clone(), settings.instance_id.clone()),
             pool,
@@ -162,6 +164,7 @@ impl Steps {
             } => {
                 if sagas::refused(pool, &saga, reason, customer_id, &detail).await? {
                     metrics::counter!("sagas_ended_total", "outcome" => "rejected", "reason" => reason.code()).increment(1);
+                    duration::record(&saga, Ending::Rejected);
                     self.waiters.ended(saga.order_id);
                     Next::Stop
                 } else {
@@ -214,6 +217,7 @@ impl Steps {
             StockOutcome::Confirmed => {
                 metrics::counter!("sagas_ended_total", "outcome" => "confirmed", "reason" => "")
                     .increment(1);
+                duration::record(saga, Ending::Confirmed);
                 info!(order_id = %saga.order_id, "order confirmed");
                 self.waiters.ended_with(saga.order_id, record);
                 Next::Stop
@@ -238,12 +242,15 @@ impl Steps {
             .await
         {
             Ok(reply) => {
-                sagas::compensated(
+                let ended = sagas::compensated(
                     pool,
                     &saga,
                     &format!("credit released ({})", reply.released),
                 )
                 .await?;
+                if ended {
+                    duration::record(&saga, Ending::Compensated);
+                }
                 info!(released = %reply.released, "compensation done");
                 Ok(Next::Stop)
             }

@@ -27,5 +27,5 @@ pub use lapse::lapse_expired;
 pub(crate) use lock_order::lock_in_order;
 pub use release::release;
 pub(crate) use release::release_held;
-pub(crate) use settlement::settle_all;
+pub(crate) use settlement::{Overdrafts, settle_all};
 pub use verification::verify_or_create_all;

@@ -40,7 +40,14 @@ async fn a_confirmed_order_is_charged_even_past_the_limit_and_the_overdraft_show
         .await;
     assert_eq!(debtor["credit_available"], "0.00", "{debtor}");
     assert_eq!(debtor["overdraft"], "15.00", "{debtor}");
-    assert!(app.counter("credit_overdrafts_total").await >= 1.0);
+    let metrics = app.metrics().await;
+    let exported = |name| testkit::exposition::value(&metrics, name, &[]);
+    assert_eq!(exported("credit_overdrafts_total"), Some(1.0));
+    assert_eq!(
+        exported("credit_overdraft_amount_sum"),
+        Some(15.0),
+        "the part of 25.00 past the limit of 10.00"
+    );
     // No new hold beyond the limit.
     let refused = app
         .verify_or_create(Uuid::new_v4(), "debtor@example.com", "Debtor", "1.00")
@@ -111,5 +118,6 @@ async fn a_cancellation_of_a_lapsed_reservation_leaves_nothing_for_a_late_confir
         .get(&format!("/api/v1/customers/{}", order.customer_id))
         .await;
     assert_eq!(customer["overdraft"], "0.00", "{customer}");
+    assert_eq!(app.counter("credit_overdrafts_total").await, 0.0);
     app.stop().await;
 }

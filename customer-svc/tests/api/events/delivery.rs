@@ -56,6 +56,35 @@ async fn an_event_waits_out_a_database_outage_and_is_never_dead_lettered() {
 }
 
 #[tokio::test]
+async fn a_poison_event_is_dead_lettered_at_once_and_counted() {
+    let app = TestApp::spawn().await;
+    let queue = amqp::system::customer_order_events_queue(&app.namespace);
+    let dlq = format!("{queue}.dlq");
+
+    app.publish_raw(&queue, br#"{"not":"an order event"}"#)
+        .await;
+
+    eventually(PATIENCE, "the poison event dead-lettered", || async {
+        (app.queue_length(&dlq).await == 1).then_some(())
+    })
+    .await;
+    let metrics = app.metrics().await;
+    let dead_lettered = |reason| {
+        testkit::exposition::value(
+            &metrics,
+            "events_dead_lettered_total",
+            &[("queue", &queue), ("reason", reason)],
+        )
+    };
+    assert_eq!(dead_lettered("undecodable"), Some(1.0), "{metrics}");
+    assert_eq!(dead_lettered("invalid"), Some(0.0));
+    let consumed =
+        testkit::exposition::value(&metrics, "events_consumed_total", &[("queue", &queue)]);
+    assert_eq!(consumed, Some(1.0));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn processed_message_ids_are_forgotten_after_their_retention() {
     let app = TestApp::spawn().await;
     let order = reserved_order(&app, "inbox@example.com", "1.00").await;

@@ -23,6 +23,7 @@ use crate::{
         BoxFuture, ConsumerHandle, ConsumerSpec, WaitingOut, ack, dead_letter, requeue,
         spawn_consumer,
     },
+    delivery_counts::{DeliveryCounts, EVENTS, PoisonReason},
     envelope::{DeliveryMeta, Envelope},
     error::HandlerError,
 };
@@ -58,10 +59,19 @@ impl EventSubscriber {
         let answer_timeout = broker.settings().answer_timeout;
         let waiting_out = WaitingOut::default();
         let waiting = waiting_out.clone();
+        let counts = DeliveryCounts::register(&EVENTS, queue);
         let on_delivery = Arc::new(move |delivery: Delivery, stop: CancellationToken| {
             let handler = handler.clone();
             let waiting = waiting.clone();
-            Box::pin(handle(delivery, handler, answer_timeout, stop, waiting)) as BoxFuture
+            let counts = counts.clone();
+            Box::pin(handle(
+                delivery,
+                handler,
+                answer_timeout,
+                stop,
+                waiting,
+                counts,
+            )) as BoxFuture
         });
         let mut consumer = spawn_consumer(
             broker,
@@ -84,12 +94,14 @@ async fn handle<T, F, Fut>(
     answer_timeout: Duration,
     stop: CancellationToken,
     waiting_out: WaitingOut,
+    counts: DeliveryCounts,
 ) where
     T: DeserializeOwned,
     F: Fn(DeliveryMeta, Envelope<T>) -> Fut,
     Fut: Future<Output = Result<(), HandlerError>>,
 {
     let meta = DeliveryMeta::from_delivery(&delivery.properties, delivery.redelivered);
+    counts.received(delivery.redelivered);
     let span = info_span!(
         "event",
         r#type = meta.kind.as_deref().unwrap_or(""),
@@ -108,6 +120,7 @@ async fn handle<T, F, Fut>(
                 Ok(envelope) => envelope,
                 Err(error) => {
                     warn!(%error, "undecodable event: dead-lettering");
+                    counts.dead_lettered(PoisonReason::Undecodable);
                     return dead_letter(&delivery, answer_timeout).await;
                 }
             };
@@ -140,6 +153,7 @@ async fn handle<T, F, Fut>(
             metrics::counter!("events_handler_failures_total").increment(1);
             if error.is_invalid_request() {
                 warn!(code = %error.code, message = %error.message, "event rejected as invalid: dead-lettering");
+                counts.dead_lettered(PoisonReason::Invalid);
                 return dead_letter(&delivery, answer_timeout).await;
             }
             warn!(code = %error.code, message = %error.message, attempt, "event handler failed: will retry");

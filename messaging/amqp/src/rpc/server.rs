@@ -24,6 +24,7 @@ use super::reply::{REPLY_KIND, RemoteError, RpcReply};
 use crate::{
     connection::Broker,
     consumer::{ConsumerHandle, ConsumerSpec, ack, dead_letter, requeue, spawn_consumer},
+    delivery_counts::{DeliveryCounts, PoisonReason, RPC_REQUESTS},
     envelope::{DeliveryMeta, Envelope, MessageMeta},
     error::{HandlerError, MessagingError},
     publisher::Publisher,
@@ -105,6 +106,7 @@ impl RpcServer {
             router,
             app_id: broker.settings().app_id.clone(),
             answer_timeout: broker.settings().answer_timeout,
+            counts: DeliveryCounts::register(&RPC_REQUESTS, queue),
         });
         let handler = Arc::new(move |delivery: Delivery, stop: CancellationToken| {
             let state = state.clone();
@@ -136,11 +138,13 @@ struct ServerState {
     router: RpcRouter,
     app_id: String,
     answer_timeout: Duration,
+    counts: DeliveryCounts,
 }
 
 impl ServerState {
     async fn serve(self: Arc<Self>, delivery: Delivery, stop: CancellationToken) {
         let meta = DeliveryMeta::from_delivery(&delivery.properties, delivery.redelivered);
+        self.counts.received(delivery.redelivered);
         let span = info_span!(
             "rpc.request",
             method = meta.kind.as_deref().unwrap_or(""),
@@ -159,12 +163,14 @@ impl ServerState {
             Ok(envelope) => envelope,
             Err(error) => {
                 warn!(%error, "undecodable request: dead-lettering");
+                self.counts.dead_lettered(PoisonReason::Undecodable);
                 return dead_letter(&delivery, self.answer_timeout).await;
             }
         };
         let (Some(reply_to), Some(call_id)) = (meta.reply_to.clone(), meta.correlation_id.clone())
         else {
             warn!("request without reply_to or correlation_id: dead-lettering");
+            self.counts.dead_lettered(PoisonReason::NoReplyTo);
             return dead_letter(&delivery, self.answer_timeout).await;
         };
         if meta.is_expired() {
@@ -252,6 +258,7 @@ impl ServerState {
             Ok(body) => body,
             Err(error) => {
                 error!(%error, "cannot encode reply");
+                self.counts.dead_lettered(PoisonReason::UnencodableReply);
                 return dead_letter(&delivery, self.answer_timeout).await;
             }
         };

@@ -1,6 +1,7 @@
 //! Helpers shared by the messaging integration tests: settings for a
 //! namespace of the test's own on the real broker, a raw AMQP channel for what the library would never
-//! send, polling with a deadline, and a TCP proxy whose sockets can be cut.
+//! send, polling with a deadline, a TCP proxy whose sockets can be cut, and
+//! the process's metrics as `/metrics` would render them.
 #![allow(dead_code, unused_imports)]
 
 pub use testkit::proxy;
@@ -17,6 +18,23 @@ use amqp::{
     },
 };
 use uuid::Uuid;
+
+/// This process's metrics in the Prometheus text format, as a service's
+/// `/metrics` renders them; the first call installs the recorder, so call
+/// it before starting what is to be counted. Series carry their queue,
+/// which is the test's own.
+pub fn exported_metrics() -> String {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).expect("no other recorder in the tests");
+            handle
+        })
+        .render()
+}
 
 /// Logs to the test output when `TEST_LOG` is set.
 pub fn init_tracing() {

@@ -27,6 +27,9 @@ pub struct SagaRow {
     pub customer_id: Option<Uuid>,
     /// The rejection reason, once rejected.
     pub reason: Option<String>,
+    /// When the saga began (with its order): its age, however often it was resumed.
+    #[sqlx(rename = "created_at")]
+    pub started_at: DateTime<Utc>,
 }
 
 pub(crate) fn seconds(duration: Duration) -> f64 {
@@ -35,4 +38,4 @@ pub(crate) fn seconds(duration: Duration) -> f64 {
 
 /// The columns of a [`SagaRow`], for `RETURNING` and `SELECT`.
 pub(crate) const SAGA_COLUMNS: &str =
-    "id, order_id, step, status, attempt, deadline, customer_id, reason";
+    "id, order_id, step, status, attempt, deadline, customer_id, reason, created_at";
