@@ -3,7 +3,8 @@
 //! namespace and a database per test, both torn down even when the test
 //! panics, the broker's address, a service binary's refusals under
 //! `APP_ENV=production`, a TCP proxy that plays the network's and the
-//! servers' faults, and hostile input for property and fuzz tests. A
+//! servers' faults, hostile input for property and fuzz tests, and JSON log
+//! lines captured to be searched by request id. A
 //! dev-dependency everywhere, so no production build carries it.
 
 #![warn(missing_docs)]
@@ -11,6 +12,7 @@
 pub mod database;
 pub mod hostile;
 pub mod hostile_http;
+pub mod logs;
 pub mod proxy;
 
 use std::{future::Future, ops::Deref, time::Duration};
