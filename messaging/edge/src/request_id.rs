@@ -90,9 +90,8 @@ pub fn span(info: warp::trace::Info<'_>) -> Span {
 /// echoed. (When logging leaves the span out, `RUST_LOG` above `info`, the
 /// id is chosen here again from the headers: the same one unless it is new.)
 pub fn current() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
-    warp::header::headers_cloned().map(|headers: HeaderMap| {
-        from_span().unwrap_or_else(|| chosen(&headers))
-    })
+    warp::header::headers_cloned()
+        .map(|headers: HeaderMap| from_span().unwrap_or_else(|| chosen(&headers)))
 }
 
 fn from_span() -> Option<String> {
@@ -182,7 +181,10 @@ mod tests {
 
     #[test]
     fn the_callers_id_comes_before_the_traceparent_and_that_before_a_new_one() {
-        let mut headers = with(TRACEPARENT, format!("00-{TRACE}-00f067aa0ba902b7-01").as_bytes());
+        let mut headers = with(
+            TRACEPARENT,
+            format!("00-{TRACE}-00f067aa0ba902b7-01").as_bytes(),
+        );
         assert_eq!(chosen(&headers), TRACE);
         headers.insert(HEADER, HeaderValue::from_static("checkout-42"));
         assert_eq!(chosen(&headers), "checkout-42");

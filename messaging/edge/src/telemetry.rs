@@ -15,7 +15,10 @@ pub fn init(format: &str) {
     let _ = if format == "json" {
         json_builder(std::io::stdout).try_init()
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter()).with_target(true).try_init()
+        tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_target(true)
+            .try_init()
     };
 }
 
@@ -32,7 +35,12 @@ where
 
 fn json_builder<W>(
     writer: W,
-) -> fmt::SubscriberBuilder<fmt::format::JsonFields, fmt::format::Format<fmt::format::Json>, EnvFilter, W>
+) -> fmt::SubscriberBuilder<
+    fmt::format::JsonFields,
+    fmt::format::Format<fmt::format::Json>,
+    EnvFilter,
+    W,
+>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
@@ -74,6 +82,9 @@ pub async fn shutdown_signal() {
 /// `RUST_LOG` (default `info`); silent otherwise.
 pub fn init_for_tests() {
     if std::env::var_os("TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt().with_env_filter(filter()).with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_test_writer()
+            .try_init();
     }
 }

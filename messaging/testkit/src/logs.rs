@@ -109,8 +109,16 @@ mod tests {
         ] {
             writeln!(writer, "{line}").unwrap();
         }
-        write!(writer, "{{\"message\": \"half a line\", \"request_id\": \"r1\"").unwrap();
-        let messages: Vec<Value> = log.carrying("r1").iter().map(|l| l["message"].clone()).collect();
+        write!(
+            writer,
+            "{{\"message\": \"half a line\", \"request_id\": \"r1\""
+        )
+        .unwrap();
+        let messages: Vec<Value> = log
+            .carrying("r1")
+            .iter()
+            .map(|l| l["message"].clone())
+            .collect();
         assert_eq!(messages, ["a", "b", "c"]);
         assert_eq!(log.lines().len(), 4);
     }

@@ -14,3 +14,4 @@ mod fuzz;
 mod harness;
 mod operating;
 mod saga;
+mod trace;

@@ -27,6 +27,10 @@ pub struct SagaRow {
     pub customer_id: Option<Uuid>,
     /// The rejection reason, once rejected.
     pub reason: Option<String>,
+    /// The id of the HTTP request that started it (`None` for sagas
+    /// recorded before request ids were kept): every step's span, RPC
+    /// request and event carries it.
+    pub request_id: Option<String>,
 }
 
 pub(crate) fn seconds(duration: Duration) -> f64 {
@@ -35,4 +39,4 @@ pub(crate) fn seconds(duration: Duration) -> f64 {
 
 /// The columns of a [`SagaRow`], for `RETURNING` and `SELECT`.
 pub(crate) const SAGA_COLUMNS: &str =
-    "id, order_id, step, status, attempt, deadline, customer_id, reason";
+    "id, order_id, step, status, attempt, deadline, customer_id, reason, request_id";
