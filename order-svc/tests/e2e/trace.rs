@@ -2,7 +2,8 @@
 //! checkout is placed with (`X-Request-Id`, else a `traceparent`'s trace-id)
 //! is echoed, and finds that checkout's lines, and only its lines, in the
 //! JSON logs of both services: order-svc's saga, customer-svc's RPC and the
-//! event it applied to the history.
+//! event it applied to the history; also when the saga is finished by
+//! another order-svc after the first one crashed.
 //!
 //! order-svc runs as a child process with `LOG_FORMAT=json` (its stdout is
 //! read); customer-svc runs in the test, logging through the subscriber
@@ -20,7 +21,7 @@ use crate::harness::*;
 
 #[tokio::test]
 async fn a_checkouts_request_id_finds_its_lines_in_both_services_logs_and_no_other() {
-    let traced = Traced::start().await;
+    let traced = Traced::start(&[]).await;
     let mug = traced.product().await;
     let mine = format!("trace-{}", Uuid::new_v4());
     let theirs = format!("trace-{}", Uuid::new_v4());
@@ -37,6 +38,7 @@ async fn a_checkouts_request_id_finds_its_lines_in_both_services_logs_and_no_oth
     let other_id = other["id"].as_str().expect("an order id");
     traced.assert_traced(&mine, order_id).await;
     traced.assert_traced(&theirs, other_id).await;
+    traced.assert_access_line(&mine);
     for (id, foreign_order, foreign_id) in [(&mine, other_id, &theirs), (&theirs, order_id, &mine)]
     {
         for log in [&traced.order_svc.log, &traced.customer_log] {
@@ -54,7 +56,7 @@ async fn a_checkouts_request_id_finds_its_lines_in_both_services_logs_and_no_oth
 
 #[tokio::test]
 async fn a_checkout_with_only_a_traceparent_is_traced_by_its_trace_id() {
-    let traced = Traced::start().await;
+    let traced = Traced::start(&[]).await;
     let mug = traced.product().await;
     let trace_id = Uuid::new_v4().simple().to_string();
     let traceparent = format!("00-{trace_id}-00f067aa0ba902b7-01");
@@ -66,6 +68,52 @@ async fn a_checkout_with_only_a_traceparent_is_traced_by_its_trace_id() {
     assert_eq!(echoed, trace_id);
     traced
         .assert_traced(&trace_id, order["id"].as_str().expect("an order id"))
+        .await;
+    traced.assert_access_line(&trace_id);
+    traced.stop().await;
+}
+
+#[tokio::test]
+async fn a_saga_finished_by_another_instance_after_a_crash_still_carries_its_request_id() {
+    // The first order-svc aborts once customer-svc has answered step 2; the
+    // next one takes the saga over once its lease lapses (as short as the
+    // configuration allows beside the wide RPC timeout).
+    let crash = [
+        ("FAULT_CRASH_AFTER", "verify_customer"),
+        ("SAGA_LEASE", "11s"),
+    ];
+    let mut traced = Traced::start(&crash).await;
+    let mug = traced.product().await;
+    let request_id = format!("trace-{}", Uuid::new_v4());
+    let outcome = traced
+        .system
+        .http
+        .post(format!("{}/api/v1/orders", traced.order_svc.base))
+        .header("x-request-id", &request_id)
+        .json(&checkout_body("crash@example.com", &[(&mug, 1)]))
+        .send()
+        .await;
+    assert!(
+        outcome.is_err(),
+        "the process died before answering: {outcome:?}"
+    );
+
+    let pool = traced.system.orders_db().await;
+    let (order_id, kept): (Uuid, Option<String>) =
+        sqlx::query_as("SELECT order_id, request_id FROM sagas")
+            .fetch_one(&pool)
+            .await
+            .expect("the saga was recorded");
+    assert_eq!(
+        kept.as_deref(),
+        Some(request_id.as_str()),
+        "kept with the saga"
+    );
+    pool.close().await;
+    traced.order_svc = OrderSvcProcess::start(&traced.system, &[]).await;
+
+    traced
+        .assert_traced(&request_id, &order_id.to_string())
         .await;
     traced.stop().await;
 }
@@ -81,7 +129,8 @@ struct Traced {
 }
 
 impl Traced {
-    async fn start() -> Self {
+    /// Both services; order-svc with `overrides` to its settings.
+    async fn start(overrides: &[(&str, &str)]) -> Self {
         let customer_log = JsonLog::new();
         // This test's runtime runs on this thread alone: customer-svc's
         // tasks log here.
@@ -90,7 +139,7 @@ impl Traced {
         ));
         let mut system = System::without_services().await;
         system.start_customer_svc().await;
-        let order_svc = OrderSvcProcess::start(&system).await;
+        let order_svc = OrderSvcProcess::start(&system, overrides).await;
         Self {
             order_svc,
             customer_log,
@@ -141,9 +190,20 @@ impl Traced {
         (echoed, order)
     }
 
+    /// order-svc's access line of the checkout carries `request_id`.
+    fn assert_access_line(&self, request_id: &str) {
+        let lines = self.order_svc.log.carrying(request_id);
+        assert!(
+            lines.iter().any(|line| line["message"] == "request"
+                && line["path"] == "/api/v1/orders"
+                && line["span"]["name"] == "http"),
+            "the access line: {lines:#?}"
+        );
+    }
+
     /// Both logs hold lines carrying `request_id` for order `order_id`:
-    /// order-svc's access line and its saga's lines; customer-svc's line for
-    /// the RPC it served and for the `order.confirmed` it applied.
+    /// order-svc's saga's lines; customer-svc's line for the RPC it served
+    /// and for the `order.confirmed` it applied.
     async fn assert_traced(&self, request_id: &str, order_id: &str) {
         let order_svc = eventually(PATIENCE, "order-svc's lines of the checkout", || async {
             let lines = self.order_svc.log.carrying(request_id);
@@ -153,12 +213,6 @@ impl Traced {
             confirmed.then_some(lines)
         })
         .await;
-        assert!(
-            order_svc
-                .iter()
-                .any(|line| line["message"] == "request" && line["path"] == "/api/v1/orders"),
-            "the access line: {order_svc:#?}"
-        );
         assert!(
             order_svc
                 .iter()
@@ -207,9 +261,10 @@ struct OrderSvcProcess {
 }
 
 impl OrderSvcProcess {
-    async fn start(system: &System) -> Self {
+    async fn start(system: &System, overrides: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_order-svc"))
             .envs(system.order_env())
+            .envs(overrides.iter().copied())
             .env("LOG_FORMAT", "json")
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
