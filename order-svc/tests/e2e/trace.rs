@@ -74,6 +74,51 @@ async fn a_checkout_with_only_a_traceparent_is_traced_by_its_trace_id() {
 }
 
 #[tokio::test]
+async fn a_cancellations_request_id_goes_with_its_order_cancelled() {
+    let traced = Traced::start(&[]).await;
+    let mug = traced.product().await;
+    let checkout_id = format!("trace-{}", Uuid::new_v4());
+    let (_, order) = traced
+        .checkout("cancels@example.com", &mug, ("x-request-id", &checkout_id))
+        .await;
+    let order_id = order["id"].as_str().expect("an order id");
+    let cancel_id = format!("trace-{}", Uuid::new_v4());
+
+    let (status, cancelled) = send(
+        traced
+            .system
+            .http
+            .post(format!(
+                "{}/api/v1/orders/{order_id}/cancel",
+                traced.order_svc.base
+            ))
+            .bearer_auth(order["access_token"].as_str().expect("a token"))
+            .header("x-request-id", &cancel_id),
+    )
+    .await;
+
+    assert_eq!(status, 200, "{cancelled}");
+    eventually(
+        PATIENCE,
+        "customer-svc's line for the cancellation",
+        || async {
+            traced
+                .customer_log
+                .carrying(&cancel_id)
+                .iter()
+                .any(|line| {
+                    line["message"] == "order event applied to the history"
+                        && line["kind"] == "order.cancelled"
+                        && line["order_id"] == order_id
+                })
+                .then_some(())
+        },
+    )
+    .await;
+    traced.stop().await;
+}
+
+#[tokio::test]
 async fn a_saga_finished_by_another_instance_after_a_crash_still_carries_its_request_id() {
     // The first order-svc aborts once customer-svc has answered step 2; the
     // next one takes the saga over once its lease lapses (as short as the
