@@ -1,7 +1,9 @@
 //! Keeps the order history in sync: consumes `order.confirmed` and
 //! `order.cancelled` from the customer's order-events queue. Events that
 //! arrive together are applied in one transaction (a [`Batcher`]); each is
-//! acknowledged once its batch is committed.
+//! acknowledged once its batch is committed. Each event is handled in the
+//! subscriber's span, which carries its `request_id` (the request that
+//! caused it); the line saying what it did to the history is written there.
 
 use amqp::{Broker, ConsumerHandle, DeliveryMeta, Envelope, EventSubscriber, HandlerError};
 use contract::{OrderCancelled, OrderConfirmed};
@@ -10,7 +12,7 @@ use edge::{
     database,
 };
 use sqlx::PgPool;
-use tracing::{debug, error};
+use tracing::{debug, error, info};
 
 use crate::db::history::{self, Applied, OrderChange, OrderEvent};
 
@@ -45,6 +47,7 @@ async fn apply(
     event: Envelope<serde_json::Value>,
 ) -> Result<(), HandlerError> {
     let message_id = event.message_id.to_string();
+    let kind = event.kind.clone();
     let change = match event.kind.as_str() {
         contract::ORDER_CONFIRMED => {
             OrderChange::Confirmed(decode::<OrderConfirmed>(event.payload)?)
@@ -57,6 +60,10 @@ async fn apply(
             return Ok(());
         }
     };
+    let order_id = match &change {
+        OrderChange::Confirmed(event) => event.order_id,
+        OrderChange::Cancelled(event) => event.order_id,
+    };
     let outcome = writer
         .submit(OrderEvent {
             message_id: message_id.clone(),
@@ -68,7 +75,14 @@ async fn apply(
             debug!(%message_id, "event already applied");
             Ok(())
         }
-        Ok(_) => Ok(()),
+        Ok(Applied::Applied) => {
+            info!(%kind, %order_id, "order event applied to the history");
+            Ok(())
+        }
+        Ok(Applied::UnknownCustomer) => {
+            info!(%kind, %order_id, "order event of a customer no longer kept: nothing applied");
+            Ok(())
+        }
         Err(BatchError::Failed(cause)) if database::is_transient(&cause) => {
             Err(HandlerError::transient(cause))
         }

@@ -4,6 +4,8 @@
 //! notification. Rows are locked `FOR UPDATE SKIP LOCKED`, so two instances
 //! never publish the same row at once; a crash between publish and commit
 //! publishes a row again, with the same message id, which consumers deduplicate.
+//! Each event is published as its envelope says, with the request id it
+//! carries (in a span of that `request_id`, for the lines about it).
 
 use std::time::Duration;
 
@@ -11,7 +13,7 @@ use amqp::{Envelope, EventPublisher};
 use sqlx::{PgPool, postgres::PgListener};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::db::outbox;
 
@@ -92,23 +94,13 @@ async fn relay_batch(pool: &PgPool, publisher: &EventPublisher) -> anyhow::Resul
         tx.commit().await?;
         return Ok(0);
     }
-    let outcomes = futures_util::future::join_all(events.iter().map(|event| async move {
-        let envelope: Envelope<serde_json::Value> =
-            serde_json::from_value(event.envelope.clone()).map_err(|error| error.to_string())?;
-        publisher
-            .publish(&envelope)
-            .await
-            .map_err(|error| error.to_string())
-    }))
-    .await;
+    let outcomes =
+        futures_util::future::join_all(events.iter().map(|event| publish(publisher, event))).await;
     let mut confirmed = Vec::with_capacity(events.len());
     for (event, outcome) in events.iter().zip(outcomes) {
         match outcome {
             Ok(()) => confirmed.push(event),
-            Err(error) => {
-                warn!(%error, message_id = %event.id, kind = %event.message_type, "publish failed; the row stays queued");
-                outbox::mark_failed(&mut tx, event.id, &error).await?;
-            }
+            Err(error) => outbox::mark_failed(&mut tx, event.id, &error).await?,
         }
     }
     outbox::mark_sent(&mut tx, &confirmed).await?;
@@ -121,4 +113,33 @@ async fn relay_batch(pool: &PgPool, publisher: &EventPublisher) -> anyhow::Resul
         tokio::time::sleep(FAILURE_PAUSE).await;
     }
     Ok(sent)
+}
+
+/// Publishes one queued event as its envelope says (with its request id),
+/// in a span carrying that id.
+async fn publish(publisher: &EventPublisher, event: &outbox::PendingEvent) -> Result<(), String> {
+    let request_id = event.envelope["request_id"].as_str().unwrap_or("");
+    let span = info_span!(
+        "outbox.publish",
+        message_id = %event.id,
+        kind = %event.message_type,
+        request_id,
+    );
+    async {
+        let published =
+            match serde_json::from_value::<Envelope<serde_json::Value>>(event.envelope.clone()) {
+                Ok(envelope) => publisher
+                    .publish(&envelope)
+                    .await
+                    .map_err(|error| error.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+        match &published {
+            Ok(()) => debug!("event published (broker confirmed)"),
+            Err(error) => warn!(%error, "publish failed; the row stays queued"),
+        }
+        published
+    }
+    .instrument(span)
+    .await
 }

@@ -42,8 +42,9 @@ use warp::{Filter, Rejection, Reply, filters::BoxedFilter, http::Method, reply::
 
 /// Wraps a service's routes (health included) with the shared conventions:
 /// every rejection becomes the JSON error shape, CORS for `cors_origins`, a
-/// tracing span per request carrying its `x-request-id`, that id echoed on
-/// every answer (a new one when the caller sent none), and request metrics.
+/// tracing span per request carrying its id as `request_id`, that id echoed
+/// on every answer and handed to handlers ([`request_id::current`]), and
+/// request metrics.
 ///
 /// Browsers send `Origin` on same-origin requests too (module scripts, POSTs);
 /// those are the service's own pages, so they bypass the CORS check, which
@@ -59,6 +60,7 @@ where
             "content-type",
             "authorization",
             request_id::HEADER,
+            request_id::TRACEPARENT,
             "idempotency-key",
         ])
         .expose_headers(["location", request_id::HEADER, "retry-after"])
@@ -73,14 +75,7 @@ where
     request_id::echoed(same_origin.or(cross_origin).unify())
         // The access line is written inside the request's span, with its id.
         .with(warp::log::custom(metrics::record_request))
-        .with(warp::trace(|info| {
-            let request_id = info
-                .request_headers()
-                .get(request_id::HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            tracing::info_span!("http", request_id)
-        }))
+        .with(warp::trace(request_id::span))
         .map(Reply::into_response)
         .boxed()
 }

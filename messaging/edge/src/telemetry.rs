@@ -1,6 +1,9 @@
 //! Logging set-up and the process's stop signal, the same in both services.
 
-use tracing_subscriber::{EnvFilter, fmt};
+use tracing_subscriber::{
+    EnvFilter,
+    fmt::{self, MakeWriter},
+};
 
 /// The default filter: `info`, with warp's own per-request lines left out
 /// (the edge writes one access line per request instead).
@@ -9,18 +12,50 @@ const DEFAULT_FILTER: &str = "info,warp::filters::trace=error";
 /// Installs the global subscriber: `RUST_LOG` filters (default `info`);
 /// `LOG_FORMAT=json` for machines, anything else for people.
 pub fn init(format: &str) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let builder = fmt().with_env_filter(filter).with_target(true);
     let _ = if format == "json" {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .try_init()
+        json_builder(std::io::stdout).try_init()
     } else {
-        builder.try_init()
+        tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_target(true)
+            .try_init()
     };
+}
+
+/// The subscriber `LOG_FORMAT=json` installs, writing to `writer` (tests
+/// read what it writes). One JSON object a line: the event's fields at the
+/// top level, its current span's fields under `span` and every span it is
+/// in under `spans` (outermost first), each with the span's `name`.
+pub fn json_subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    json_builder(writer).finish()
+}
+
+fn json_builder<W>(
+    writer: W,
+) -> fmt::SubscriberBuilder<
+    fmt::format::JsonFields,
+    fmt::format::Format<fmt::format::Json>,
+    EnvFilter,
+    W,
+>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_target(true)
+        .with_writer(writer)
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(true)
+}
+
+fn filter() -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER))
 }
 
 /// Resolves on SIGTERM or SIGINT.
@@ -47,8 +82,9 @@ pub async fn shutdown_signal() {
 /// `RUST_LOG` (default `info`); silent otherwise.
 pub fn init_for_tests() {
     if std::env::var_os("TEST_LOG").is_some() {
-        let filter =
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-        let _ = fmt().with_env_filter(filter).with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_test_writer()
+            .try_init();
     }
 }

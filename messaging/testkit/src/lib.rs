@@ -3,8 +3,9 @@
 //! namespace and a database per test, both torn down even when the test
 //! panics, the broker's address, a service binary's refusals under
 //! `APP_ENV=production`, a TCP proxy that plays the network's and the
-//! servers' faults, hostile input for property and fuzz tests, and reading
-//! `/metrics`. A dev-dependency everywhere, so no production build carries it.
+//! servers' faults, hostile input for property and fuzz tests, reading
+//! `/metrics`, and JSON log lines captured to be searched by request id. A
+//! dev-dependency everywhere, so no production build carries it.
 
 #![warn(missing_docs)]
 
@@ -12,6 +13,7 @@ pub mod database;
 pub mod exposition;
 pub mod hostile;
 pub mod hostile_http;
+pub mod logs;
 pub mod proxy;
 
 use std::{future::Future, ops::Deref, time::Duration};

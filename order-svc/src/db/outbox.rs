@@ -7,15 +7,26 @@ use uuid::Uuid;
 
 use amqp::{Envelope, MessageMeta};
 
+/// An event to queue, with the conversation it belongs to.
+pub struct Queued<'a, T> {
+    /// The event.
+    pub payload: &'a T,
+    /// The saga it belongs to (also its causation).
+    pub saga_id: Uuid,
+    /// Its correlation id.
+    pub correlation_id: &'a str,
+    /// The id of the HTTP request that caused it, carried by the envelope
+    /// (so kept in the row, and published with it).
+    pub request_id: Option<&'a str>,
+}
+
 /// Queues an event inside `tx` (see [`insert_all`]); returns its message id.
 pub async fn insert<T: Serialize>(
     tx: &mut PgConnection,
     kind: &str,
-    payload: &T,
-    saga_id: Uuid,
-    correlation_id: &str,
+    event: Queued<'_, T>,
 ) -> sqlx::Result<Uuid> {
-    let ids = insert_all(tx, kind, &[(payload, saga_id, correlation_id)]).await?;
+    let ids = insert_all(tx, kind, &[event]).await?;
     ids.into_iter()
         .next()
         .ok_or_else(|| sqlx::Error::Protocol("an outbox insert returned no id".into()))
@@ -31,39 +42,39 @@ pub struct OutboxRows {
     pub envelopes: Vec<serde_json::Value>,
 }
 
-/// Envelopes events of type `kind`, each `(payload, saga, correlation id)`,
-/// for the outbox: each envelope's message id is its row's id.
-pub fn rows<T: Serialize>(kind: &str, events: &[(&T, Uuid, &str)]) -> sqlx::Result<OutboxRows> {
+/// Envelopes events of type `kind` for the outbox: each envelope's message
+/// id is its row's id.
+pub fn rows<T: Serialize>(kind: &str, events: &[Queued<'_, T>]) -> sqlx::Result<OutboxRows> {
     let mut rows = OutboxRows {
         ids: Vec::with_capacity(events.len()),
         saga_ids: Vec::with_capacity(events.len()),
         envelopes: Vec::with_capacity(events.len()),
     };
-    for (payload, saga_id, correlation_id) in events {
+    for event in events {
         let envelope = Envelope::new(
             kind,
-            payload,
+            event.payload,
             MessageMeta {
-                correlation_id: Some((*correlation_id).to_owned()),
-                causation_id: Some(saga_id.to_string()),
-                request_id: None,
+                correlation_id: Some(event.correlation_id.to_owned()),
+                causation_id: Some(event.saga_id.to_string()),
+                request_id: event.request_id.map(str::to_owned),
             },
         );
         rows.ids.push(envelope.message_id);
-        rows.saga_ids.push(*saga_id);
+        rows.saga_ids.push(event.saga_id);
         rows.envelopes
             .push(serde_json::to_value(&envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?);
     }
     Ok(rows)
 }
 
-/// Queues events of type `kind`, each `(payload, saga, correlation id)`,
-/// inside `tx`: one statement however many. Each envelope's message id is
-/// its row's id; they are returned in the order given.
+/// Queues events of type `kind` inside `tx`: one statement however many.
+/// Each envelope's message id is its row's id; they are returned in the
+/// order given.
 pub async fn insert_all<T: Serialize>(
     tx: &mut PgConnection,
     kind: &str,
-    events: &[(&T, Uuid, &str)],
+    events: &[Queued<'_, T>],
 ) -> sqlx::Result<Vec<Uuid>> {
     let rows = rows(kind, events)?;
     sqlx::query(

@@ -36,6 +36,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .and(edge::auth::caller(state.access.clone()))
         .and(warp::header::optional::<String>("idempotency-key"))
         .and(json::body::<Map<String, Value>>())
+        .and(edge::request_id::current())
         .and(edge::routes::state(&state))
         .and_then(checkout);
     let list = collection
@@ -49,6 +50,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     let cancel = warp::path!("api" / "v1" / "orders" / String / "cancel")
         .and(warp::post())
         .and(edge::routes::called(&state))
+        .and(edge::request_id::current())
         .and_then(cancel);
     checkout.or(list).unify().or(get).unify().or(cancel).unify()
 }
@@ -65,6 +67,7 @@ async fn checkout(
     caller: Caller,
     idempotency_key: Option<String>,
     body: Map<String, Value>,
+    request_id: String,
     state: AppState,
 ) -> Result<Response, Rejection> {
     let signed_in = match &caller {
@@ -77,7 +80,11 @@ async fn checkout(
         .map(IdempotencyKey::parse)
         .transpose()?;
 
-    let placed = state.usecases.checkout.place(request, key).await?;
+    let placed = state
+        .usecases
+        .checkout
+        .place(request, key, request_id)
+        .await?;
 
     let record = placed.order;
     let view = OrderView::new(record.order, record.lines, Some(record.steps))?;
@@ -126,13 +133,18 @@ async fn get(id: String, caller: Caller, state: AppState) -> Result<Response, Re
     Ok(warp::reply::json(&view).into_response())
 }
 
-async fn cancel(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
+async fn cancel(
+    id: String,
+    caller: Caller,
+    state: AppState,
+    request_id: String,
+) -> Result<Response, Rejection> {
     let id = edge::path_id(&id)?;
     caller.require_token()?;
 
     let owner = state.usecases.orders.owner_of(id).await?;
     caller.require_order(id, owner)?;
-    let record = state.usecases.orders.cancel(id).await?;
+    let record = state.usecases.orders.cancel(id, &request_id).await?;
 
     let view = OrderView::new(record.order, record.lines, Some(record.steps))?;
     Ok(warp::reply::json(&view).into_response())

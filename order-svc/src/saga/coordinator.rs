@@ -3,7 +3,10 @@
 //! compare-and-set on step and attempt) before the next step starts; so any
 //! instance can pick a saga up where a crashed one left it. Here: which
 //! sagas this instance drives, in which tasks, holding which leases, and
-//! which step comes next; what a step does is in `steps`.
+//! which step comes next; what a step does is in `steps`. Each saga runs
+//! in a `saga` span with its id, its order, the step it is at, and the id
+//! of the HTTP request that started it (kept with the saga, so also after
+//! a restart or on another instance).
 
 use std::{
     collections::HashSet,
@@ -12,7 +15,7 @@ use std::{
 
 use sqlx::PgPool;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
-use tracing::{Instrument, error, info_span};
+use tracing::{Instrument, Span, error, field, info_span};
 use uuid::Uuid;
 
 use contract::VerifyOrCreateRequest;
@@ -111,7 +114,13 @@ impl Coordinator {
             return;
         }
         let this = self.clone();
-        let span = info_span!("saga", %saga_id);
+        let span = info_span!(
+            "saga",
+            %saga_id,
+            order_id = field::Empty,
+            request_id = field::Empty,
+            step = field::Empty,
+        );
         self.inner.tracker.spawn(
             async move {
                 if let Err(error) = this.drive(saga_id, recorded).await {
@@ -168,6 +177,7 @@ impl Coordinator {
                     None => return Ok(()),
                 },
             };
+            in_span_of(&saga);
             let next = match saga.step {
                 Step::VerifyCustomer => {
                     self.inner
@@ -183,5 +193,15 @@ impl Coordinator {
                 return Ok(());
             }
         }
+    }
+}
+
+/// Fills the driver's `saga` span in with what the saga's row says.
+fn in_span_of(saga: &SagaRow) {
+    let span = Span::current();
+    span.record("order_id", field::display(saga.order_id));
+    span.record("step", saga.step.as_str());
+    if let Some(request_id) = &saga.request_id {
+        span.record("request_id", request_id.as_str());
     }
 }

@@ -1,5 +1,7 @@
 //! How the saga reaches customer-svc. A trait, so that unit tests can stand
-//! in a fake; production uses AMQP request/reply.
+//! in a fake; production uses AMQP request/reply. Each request carries the
+//! saga's request id (the HTTP request that started it), so that
+//! customer-svc's lines for the checkout carry it too.
 
 use std::time::Duration;
 
@@ -17,15 +19,17 @@ pub trait CustomerGateway: Send + Sync + 'static {
     fn verify_or_create<'a>(
         &'a self,
         request: &'a VerifyOrCreateRequest,
+        request_id: Option<&'a str>,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<VerifyOrCreateReply, RpcError>>;
 
     /// Compensation: release whatever the saga holds.
-    fn release_credit(
-        &self,
+    fn release_credit<'a>(
+        &'a self,
         saga_id: Uuid,
+        request_id: Option<&'a str>,
         timeout: Duration,
-    ) -> BoxFuture<'_, Result<ReleaseCreditReply, RpcError>>;
+    ) -> BoxFuture<'a, Result<ReleaseCreditReply, RpcError>>;
 }
 
 /// The gateway over AMQP request/reply to `<ns>.customer.rpc`.
@@ -44,13 +48,13 @@ impl AmqpCustomerGateway {
     }
 }
 
-fn options(saga_id: Uuid, timeout: Duration) -> CallOptions {
+fn options(saga_id: Uuid, request_id: Option<&str>, timeout: Duration) -> CallOptions {
     CallOptions {
         timeout,
         meta: MessageMeta {
             correlation_id: Some(saga_id.to_string()),
             causation_id: Some(saga_id.to_string()),
-            request_id: None,
+            request_id: request_id.map(str::to_owned),
         },
     }
 }
@@ -59,28 +63,30 @@ impl CustomerGateway for AmqpCustomerGateway {
     fn verify_or_create<'a>(
         &'a self,
         request: &'a VerifyOrCreateRequest,
+        request_id: Option<&'a str>,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<VerifyOrCreateReply, RpcError>> {
         Box::pin(self.client.call(
             &self.queue,
             contract::CUSTOMER_VERIFY_OR_CREATE,
             request,
-            options(request.saga_id, timeout),
+            options(request.saga_id, request_id, timeout),
         ))
     }
 
-    fn release_credit(
-        &self,
+    fn release_credit<'a>(
+        &'a self,
         saga_id: Uuid,
+        request_id: Option<&'a str>,
         timeout: Duration,
-    ) -> BoxFuture<'_, Result<ReleaseCreditReply, RpcError>> {
+    ) -> BoxFuture<'a, Result<ReleaseCreditReply, RpcError>> {
         Box::pin(async move {
             self.client
                 .call(
                     &self.queue,
                     contract::CUSTOMER_RELEASE_CREDIT,
                     &ReleaseCreditRequest { saga_id },
-                    options(saga_id, timeout),
+                    options(saga_id, request_id, timeout),
                 )
                 .await
         })

@@ -127,7 +127,9 @@ impl Steps {
             let outcome = if remaining.is_zero() {
                 Err(amqp::RpcError::Timeout(settings.rpc_timeout))
             } else {
-                self.customers.verify_or_create(&request, remaining).await
+                self.customers
+                    .verify_or_create(&request, saga.request_id.as_deref(), remaining)
+                    .await
             };
             match decide_verification(outcome) {
                 VerifyDecision::Retry => {
@@ -238,7 +240,11 @@ impl Steps {
         let pool = &self.pool;
         match self
             .customers
-            .release_credit(saga.id, self.settings.rpc_timeout)
+            .release_credit(
+                saga.id,
+                saga.request_id.as_deref(),
+                self.settings.rpc_timeout,
+            )
             .await
         {
             Ok(reply) => {

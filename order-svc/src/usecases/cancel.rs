@@ -23,9 +23,10 @@ pub enum CancelError {
 
 impl Orders {
     /// Cancels the order `id` (or finds it cancelled already), and answers
-    /// it as it now stands, with its saga's timeline.
-    pub async fn cancel(&self, id: Uuid) -> Result<OrderRecord, CancelError> {
-        match orders::cancel(&self.pool, id).await? {
+    /// it as it now stands, with its saga's timeline; `request_id` (the
+    /// cancel request's) goes with its `order.cancelled`.
+    pub async fn cancel(&self, id: Uuid, request_id: &str) -> Result<OrderRecord, CancelError> {
+        match orders::cancel(&self.pool, id, Some(request_id)).await? {
             Cancelled::Now | Cancelled::Already => {}
             Cancelled::NotFound => return Err(CancelError::NotFound),
             Cancelled::NotCancellable(status) => return Err(CancelError::NotCancellable(status)),

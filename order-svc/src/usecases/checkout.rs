@@ -99,14 +99,17 @@ impl Checkout {
 
     /// Places `request`: records it (or finds the order `key` recorded
     /// before for the same request), starts its saga, and waits for the
-    /// saga's end.
+    /// saga's end. The saga keeps `request_id` (the HTTP request's), and
+    /// everything it does carries it.
     pub async fn place(
         &self,
         request: CheckoutRequest,
         key: Option<IdempotencyKey>,
+        request_id: String,
     ) -> Result<Placed, CheckoutError> {
         let started = Instant::now();
-        let (order_id, signal, recorded_before) = self.record_and_start(request, key).await?;
+        let (order_id, signal, recorded_before) =
+            self.record_and_start(request, key, request_id).await?;
         let (ended, signalled) = self.wait_for_end(order_id, signal, recorded_before).await?;
         let order = match signalled {
             // The transaction that ended the saga read the order: no second read.
@@ -132,6 +135,7 @@ impl Checkout {
         &self,
         request: CheckoutRequest,
         key: Option<IdempotencyKey>,
+        request_id: String,
     ) -> Result<(Uuid, watch::Receiver<Signal>, bool), CheckoutError> {
         let order_id = Uuid::now_v7();
         let saga_id = Uuid::now_v7();
@@ -144,6 +148,7 @@ impl Checkout {
             customer_id: request.customer_id,
             products: request.lines.iter().map(|line| line.product_id).collect(),
             idempotency: key.map(|key| (key.as_str().to_owned(), fingerprint)),
+            request_id: Some(request_id),
         };
         let (email, name, customer_id) = (
             request.email.clone(),

@@ -17,3 +17,4 @@ mod operating;
 mod repair;
 mod saga;
 mod saga_metrics;
+mod trace;

@@ -67,7 +67,13 @@ pub(super) async fn confirm_orders(
     let queued: Vec<_> = events
         .iter()
         .zip(&correlations)
-        .map(|(event, correlation)| (event, event.saga_id, correlation.as_str()))
+        .zip(confirmed)
+        .map(|((event, correlation), (saga, _))| outbox::Queued {
+            payload: event,
+            saga_id: event.saga_id,
+            correlation_id: correlation.as_str(),
+            request_id: saga.request_id.as_deref(),
+        })
         .collect();
     let outbox = outbox::rows(contract::ORDER_CONFIRMED, &queued)?;
     let event_orders: Vec<Uuid> = events.iter().map(|event| event.order_id).collect();

@@ -24,9 +24,10 @@ pub enum Cancelled {
 }
 
 /// Cancels a confirmed order: restores its stock, marks it cancelled, and
-/// queues `order.cancelled` (customer-svc then releases the credit), in one
-/// transaction. Idempotent.
-pub async fn cancel(pool: &PgPool, id: Uuid) -> sqlx::Result<Cancelled> {
+/// queues `order.cancelled` (customer-svc then releases the credit),
+/// carrying `request_id` (the cancel request's), in one transaction.
+/// Idempotent.
+pub async fn cancel(pool: &PgPool, id: Uuid, request_id: Option<&str>) -> sqlx::Result<Cancelled> {
     let mut tx = pool.begin().await?;
     let Some(order) =
         sqlx::query_as::<_, OrderRow>("SELECT * FROM orders WHERE id = $1 FOR UPDATE")
@@ -71,9 +72,12 @@ pub async fn cancel(pool: &PgPool, id: Uuid) -> sqlx::Result<Cancelled> {
     outbox::insert(
         &mut tx,
         contract::ORDER_CANCELLED,
-        &event,
-        saga_id,
-        &saga_id.to_string(),
+        outbox::Queued {
+            payload: &event,
+            saga_id,
+            correlation_id: &saga_id.to_string(),
+            request_id,
+        },
     )
     .await?;
     sagas::log_step(

@@ -33,6 +33,8 @@ pub struct NewCheckout {
     pub products: Vec<Uuid>,
     /// `Idempotency-Key` and the request's fingerprint.
     pub idempotency: Option<(String, String)>,
+    /// The id of the HTTP request that placed it, kept with the saga.
+    pub request_id: Option<String>,
 }
 
 /// The `Idempotency-Key` was used before with another request.
@@ -128,6 +130,7 @@ struct CheckoutColumns<'a> {
     totals: Vec<Decimal>,
     currencies: Vec<&'a str>,
     saga_ids: Vec<Uuid>,
+    request_ids: Vec<Option<&'a str>>,
     details: Vec<String>,
     line_orders: Vec<Uuid>,
     line_numbers: Vec<i32>,
@@ -150,6 +153,7 @@ impl<'a> CheckoutColumns<'a> {
         self.totals.push(priced.total.amount());
         self.currencies.push(priced.currency.as_str());
         self.saga_ids.push(new.saga_id);
+        self.request_ids.push(new.request_id.as_deref());
         let units: i32 = priced.lines.iter().map(|l| l.quantity).sum();
         self.details.push(format!(
             "order recorded as pending: {units} unit(s), total {:.2} {}",
@@ -211,10 +215,12 @@ async fn insert_checkouts(
                 AS l(order_id, no, product_id, sku, name, quantity, unit_price)
          ), new_sagas AS (
            INSERT INTO sagas
-             (id, order_id, step, status, attempt, deadline, lease_owner, lease_expires_at)
+             (id, order_id, step, status, attempt, deadline, lease_owner, lease_expires_at,
+              request_id)
            SELECT s.id, s.order_id, 'verify_customer', 'running', 1,
-                  now() + make_interval(secs => $15), $14, now() + make_interval(secs => $16)
-           FROM unnest($13::uuid[], $1::uuid[]) AS s(id, order_id)
+                  now() + make_interval(secs => $15), $14, now() + make_interval(secs => $16),
+                  s.request_id
+           FROM unnest($13::uuid[], $1::uuid[], $22::text[]) AS s(id, order_id, request_id)
            RETURNING {SAGA_COLUMNS}
          ), first_steps AS (
            INSERT INTO saga_steps (saga_id, step, status, detail)
@@ -248,6 +254,7 @@ async fn insert_checkouts(
     .bind(&columns.fingerprints)
     .bind(&columns.keyed_orders)
     .bind(&columns.customer_ids)
+    .bind(&columns.request_ids)
     .fetch_all(tx)
     .await?;
     Ok(sagas.into_iter().map(|saga| (saga.id, saga)).collect())

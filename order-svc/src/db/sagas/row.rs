@@ -30,6 +30,10 @@ pub struct SagaRow {
     /// When the saga began (with its order): its age, however often it was resumed.
     #[sqlx(rename = "created_at")]
     pub started_at: DateTime<Utc>,
+    /// The id of the HTTP request that started it (`None` for sagas
+    /// recorded before request ids were kept): every step's span, RPC
+    /// request and event carries it.
+    pub request_id: Option<String>,
 }
 
 pub(crate) fn seconds(duration: Duration) -> f64 {
@@ -38,4 +42,4 @@ pub(crate) fn seconds(duration: Duration) -> f64 {
 
 /// The columns of a [`SagaRow`], for `RETURNING` and `SELECT`.
 pub(crate) const SAGA_COLUMNS: &str =
-    "id, order_id, step, status, attempt, deadline, customer_id, reason, created_at";
+    "id, order_id, step, status, attempt, deadline, customer_id, reason, created_at, request_id";

@@ -29,7 +29,7 @@ fn reply(result: serde_json::Value) -> serde_json::Value {
         MessageMeta {
             correlation_id: Some("saga".into()),
             causation_id: Some("request".into()),
-            request_id: None,
+            request_id: Some("request".into()),
         },
     );
     serde_json::to_value(envelope).unwrap()
