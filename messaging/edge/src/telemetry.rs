@@ -7,7 +7,7 @@ use tracing_subscriber::{
 
 /// The default filter: `info`, with warp's own per-request lines left out
 /// (the edge writes one access line per request instead).
-const DEFAULT_FILTER: &str = "info,warp::filters::trace=error";
+const DEFAULT_FILTER: &str = "info,warp::filters::trace=off";
 
 /// Installs the global subscriber: `RUST_LOG` filters (default `info`);
 /// `LOG_FORMAT=json` for machines, anything else for people.

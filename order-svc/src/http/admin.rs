@@ -86,6 +86,9 @@ struct SagaView {
     /// Tries of the current step.
     attempt: i32,
     created_at: DateTime<Utc>,
+    /// The request id of the checkout that started it: its log lines in
+    /// both services carry it as `request_id`.
+    request_id: Option<String>,
     updated_at: DateTime<Utc>,
     /// Seconds since it started.
     age_seconds: f64,
@@ -124,7 +127,8 @@ impl SagaView {
             step: saga.step.as_str(),
             status: saga.status.as_str(),
             attempt: saga.attempt,
-            created_at: report.created_at,
+            created_at: saga.started_at,
+            request_id: saga.request_id,
             updated_at: report.updated_at,
             age_seconds: report.age_seconds,
             deadline: saga.deadline,

@@ -18,8 +18,6 @@ pub struct SagaReport {
     /// The saga as stored.
     #[sqlx(flatten)]
     pub saga: SagaRow,
-    /// When it started (its order was recorded).
-    pub created_at: DateTime<Utc>,
     /// When it last moved.
     pub updated_at: DateTime<Utc>,
     /// The instance that holds it, if any.
@@ -37,7 +35,8 @@ pub struct SagaReport {
 
 /// The columns of a [`SagaReport`] read from `sagas s`.
 const REPORT_COLUMNS: &str = "s.id, s.order_id, s.step, s.status, s.attempt, s.deadline,
-    s.customer_id, s.reason, s.created_at, s.updated_at, s.lease_owner, s.lease_expires_at,
+    s.customer_id, s.reason, s.request_id, s.created_at, s.updated_at, s.lease_owner,
+    s.lease_expires_at,
     EXTRACT(EPOCH FROM now() - s.created_at)::float8 AS age_seconds,
     coalesce(s.deadline < now(), false) AS past_deadline,
     (SELECT coalesce(json_agg(json_build_object(
