@@ -315,3 +315,53 @@ async fn a_queue_the_topology_does_not_have_is_refused() {
     assert_eq!(by_dlq_name.expect("listed")[0].queue, fixture.queue);
     fixture.stop().await;
 }
+
+#[tokio::test]
+async fn a_dead_letter_whose_replay_is_not_confirmed_stays_a_dead_letter() {
+    let fixture = Fixture::start().await;
+    let event = fixture.publish("order.confirmed").await;
+    fixture.depth_reaches(1).await;
+    // Nowhere to replay to: the broker returns the copy as unroutable.
+    let raw = RawChannel::open().await;
+    raw.channel
+        .queue_delete(
+            fixture.queue.as_str().into(),
+            amqp::lapin::options::QueueDeleteOptions::default(),
+        )
+        .await
+        .expect("source queue deleted");
+
+    let replayed = fixture
+        .letters
+        .replay(Target::Message(&event.to_string()))
+        .await;
+
+    assert!(
+        matches!(replayed, Err(DeadLetterError::Broker { done: 0, .. })),
+        "{replayed:?}"
+    );
+    assert_eq!(fixture.depth().await, 1, "still a dead letter");
+    let listed = fixture.letters.browse(None, 0, 10).await.expect("listed");
+    assert_eq!(ids(&listed[0]), vec![event.to_string()]);
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn listings_at_the_same_moment_each_see_every_dead_letter() {
+    let fixture = Fixture::start().await;
+    for n in 1..=3 {
+        fixture.publish("order.confirmed").await;
+        fixture.depth_reaches(n).await;
+    }
+
+    let (first, second) = tokio::join!(
+        fixture.letters.browse(None, 0, 10),
+        fixture.letters.browse(None, 0, 10)
+    );
+
+    let (first, second) = (first.expect("listed"), second.expect("listed"));
+    assert_eq!(ids(&first[0]).len(), 3);
+    assert_eq!(ids(&first[0]), ids(&second[0]));
+    assert_eq!(fixture.depth().await, 3);
+    fixture.stop().await;
+}
