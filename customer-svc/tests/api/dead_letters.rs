@@ -217,6 +217,7 @@ async fn a_dead_lettered_confirmation_replayed_shows_in_the_history_once() {
     assert_eq!(history["items"][0]["order_id"], order.order_id.to_string());
     assert_eq!(history["stats"]["total_spent"], "30.00");
     assert_eq!(app.queue_length(&dead_letter_queue(&app)).await, 0);
+    assert_eq!(app.counter("dead_letters_replayed_total").await, 1.0);
     let (status, _) = admin(
         &app,
         Method::POST,
@@ -279,6 +280,7 @@ async fn dead_letters_are_discarded_one_by_one_or_all_of_a_queue() {
     assert_eq!(app.queue_length(&dead_letter_queue(&app)).await, 0);
     let history = history_when(&app, order.customer_id, "the history read", |_| true).await;
     assert_eq!(history["total"], 0, "nothing discarded was applied");
+    assert_eq!(app.counter("dead_letters_discarded_total").await, 3.0);
     app.stop().await;
 }
 

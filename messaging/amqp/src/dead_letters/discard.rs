@@ -5,7 +5,7 @@ use lapin::message::Delivery;
 use tracing::warn;
 
 use super::{DeadLetterError, DeadLetters, Target, letter::DeadLetter, scan::Scan, settle::Repair};
-use crate::error::MessagingError;
+use crate::{error::MessagingError, topology::dead_letter_queue_of};
 
 impl DeadLetters {
     /// Discards `target`: answers how many dead letters were removed.
@@ -27,6 +27,8 @@ pub(super) async fn discard_batch(
             .await
             .map_err(|error| (discarded, error))?;
         discarded += 1;
+        metrics::counter!("dead_letters_discarded_total", "queue" => dead_letter_queue_of(queue))
+            .increment(1);
         let letter = DeadLetter::read(queue, &delivery.properties, &[]);
         warn!(
             queue,

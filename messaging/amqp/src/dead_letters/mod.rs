@@ -11,7 +11,10 @@
 //! queue) or discarded is acknowledged. A crash or a lost connection at any
 //! point therefore returns the dead letters, at worst leaving a replayed one
 //! both in its source queue and in the `.dlq`: a duplicate, which consumers
-//! recognise by its message id, never a loss.
+//! recognise by its message id, never a loss. Each dead letter replayed
+//! or discarded counts in `dead_letters_replayed_total{queue}` or
+//! `dead_letters_discarded_total{queue}` (`queue`: the `.dlq`, as in the
+//! gauges).
 
 mod browse;
 mod discard;

@@ -13,7 +13,10 @@ use lapin::{
 use tracing::info;
 
 use super::{DeadLetterError, DeadLetters, Target, scan::Scan, settle::Repair};
-use crate::{envelope::HEADER_DELIVERY_COUNT, error::MessagingError, publisher::Publisher};
+use crate::{
+    envelope::HEADER_DELIVERY_COUNT, error::MessagingError, publisher::Publisher,
+    topology::dead_letter_queue_of,
+};
 
 impl DeadLetters {
     /// Replays `target`: answers how many dead letters went back to their
@@ -44,6 +47,8 @@ pub(super) async fn replay_batch(
                     .await
                     .map_err(|error| (replayed, error))?;
                 replayed += 1;
+                metrics::counter!("dead_letters_replayed_total", "queue" => dead_letter_queue_of(queue))
+                    .increment(1);
                 info!(
                     queue,
                     message_id = message_id(delivery),
