@@ -187,6 +187,36 @@ async fn poison_events_are_listed_with_their_reason_and_listing_takes_nothing() 
 }
 
 #[tokio::test]
+async fn an_undecodable_request_is_listed_under_the_rpc_queue() {
+    let app = TestApp::spawn().await;
+    let rpc = amqp::system::customer_rpc_queue(&app.namespace);
+    publish_raw(
+        "",
+        &rpc,
+        b"\xff\xfe not a request",
+        BasicProperties::default().with_message_id("bad-request".into()),
+    )
+    .await;
+    let dlq = format!("{rpc}.dlq");
+    eventually(PATIENCE, "the request dead-lettered", || async {
+        (app.queue_length(&dlq).await == 1).then_some(())
+    })
+    .await;
+
+    let (status, body) = app.get(&format!("{DEAD_LETTERS}?queue={rpc}")).await;
+
+    assert_eq!(status, 200, "{body}");
+    let queues = body["queues"].as_array().expect("queues");
+    assert_eq!(queues.len(), 1, "only the queue asked for: {body}");
+    assert_eq!(queues[0]["queue"], rpc);
+    assert_eq!(listed_ids(&queues[0]), vec!["bad-request".to_owned()]);
+    let letter = &queues[0]["items"][0];
+    assert_eq!(letter["reason"], "rejected");
+    assert_eq!(letter["body_preview"]["encoding"], "base64", "{letter}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_dead_lettered_confirmation_replayed_shows_in_the_history_once() {
     let app = TestApp::spawn().await;
     let order = reserved_order(&app, "replayed@example.com", "30.00").await;

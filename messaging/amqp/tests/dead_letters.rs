@@ -42,11 +42,17 @@ struct Fixture {
 
 impl Fixture {
     async fn start() -> Self {
+        Self::start_with_limit(100_000).await
+    }
+
+    /// With dead-letter queues that keep at most `limit` messages.
+    async fn start_with_limit(limit: i64) -> Self {
         init_tracing();
         let mut namespace = TestNamespace::new();
         let queue = namespace.name("history");
         let topology = Topology::new(namespace.clone())
-            .with_event_queue(&queue, &["order.confirmed", "poison.#"]);
+            .with_event_queue(&queue, &["order.confirmed", "poison.#"])
+            .with_dead_letter_limit(limit);
         namespace.deletes(&topology);
         let broker = connected_broker(&amqp_url(), &topology, "dead-letters-test").await;
         let broken = Arc::new(AtomicBool::new(true));
@@ -363,5 +369,20 @@ async fn listings_at_the_same_moment_each_see_every_dead_letter() {
     assert_eq!(ids(&first[0]).len(), 3);
     assert_eq!(ids(&first[0]), ids(&second[0]));
     assert_eq!(fixture.depth().await, 3);
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_dead_letter_queue_is_listed_as_full() {
+    let fixture = Fixture::start_with_limit(2).await;
+    for n in 1..=2 {
+        fixture.publish("order.confirmed").await;
+        fixture.depth_reaches(n).await;
+    }
+
+    let listed = fixture.listed().await;
+
+    assert_eq!((listed.depth, listed.limit), (2, 2));
+    assert!(listed.full, "{listed:?}");
     fixture.stop().await;
 }
