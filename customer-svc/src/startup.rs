@@ -13,7 +13,7 @@ use crate::{
     consumers, db,
     http::{self, AppState, sign_in_guard::SignInGuard},
     rpc, sweeper,
-    usecases::{Accounts, CreditDesk, OrderHistory, Sessions},
+    usecases::{Accounts, CreditDesk, DeadLetterDesk, OrderHistory, Sessions},
 };
 
 /// How often the dead-letter queues' depth is read into the metrics.
@@ -63,6 +63,7 @@ impl Application {
             stop_background.clone(),
         );
 
+        let dead_letters = DeadLetterDesk::new(&broker, &foundation.topology);
         let access = config.service.access.access();
         Ok(Self {
             foundation,
@@ -73,6 +74,7 @@ impl Application {
                 accounts: Accounts::new(pool.clone(), config.default_credit_limit),
                 order_history: OrderHistory::new(pool.clone()),
                 order_events_waiting: order_events.waiting_out(),
+                dead_letters,
                 pool,
                 broker,
                 config: Arc::new(config),

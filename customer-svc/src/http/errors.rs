@@ -5,7 +5,7 @@
 
 use edge::error::ApiError;
 
-use crate::usecases::{AccountError, HistoryError, SignInError};
+use crate::usecases::{AccountError, HistoryError, RepairError, SignInError};
 
 impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> Self {
@@ -49,5 +49,23 @@ impl From<HistoryError> for ApiError {
     }
 }
 
+impl From<RepairError> for ApiError {
+    fn from(error: RepairError) -> Self {
+        match error {
+            RepairError::UnknownQueue(_) => ApiError::Unprocessable {
+                code: "unknown_queue",
+                message: error.to_string(),
+            },
+            RepairError::UnknownMessage(_) => ApiError::NotFound("dead letter"),
+            RepairError::BrokerUnavailable { done, cause } => {
+                tracing::warn!(%cause, done, "dead-letter repair failed at the broker");
+                ApiError::Unavailable(format!(
+                    "the broker is unavailable; try again shortly ({done} dead letters were handled before)"
+                ))
+            }
+        }
+    }
+}
+
 // Each error above, usable with `?` in a handler.
-edge::rejected_as_api_error!(AccountError, HistoryError, SignInError);
+edge::rejected_as_api_error!(AccountError, HistoryError, RepairError, SignInError);

@@ -1,6 +1,7 @@
 //! The REST API: one module per resource, wrapped in the edge conventions
 //! shared with order-svc (error shape, CORS, tracing, metrics, health).
 
+pub mod admin;
 pub mod customers;
 mod errors;
 pub mod history;
@@ -16,7 +17,7 @@ use warp::{Filter, filters::BoxedFilter, reply::Response};
 
 use crate::{
     Config,
-    usecases::{Accounts, OrderHistory, Sessions},
+    usecases::{Accounts, DeadLetterDesk, OrderHistory, Sessions},
 };
 
 /// What every handler can reach.
@@ -40,6 +41,8 @@ pub struct AppState {
     pub order_history: OrderHistory,
     /// Order events waiting out a failure (for `/readyz`).
     pub order_events_waiting: amqp::WaitingOut,
+    /// Listing, replaying and discarding dead letters.
+    pub dead_letters: DeadLetterDesk,
 }
 
 impl edge::routes::Guarded for AppState {
@@ -59,6 +62,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(history::routes(state.clone()))
         .unify()
         .or(sessions::routes(state.clone()))
+        .unify()
+        .or(admin::routes(state.clone()))
         .unify()
         .or(edge::health::routes(probe))
         .unify();

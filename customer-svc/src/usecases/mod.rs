@@ -6,10 +6,12 @@
 
 mod accounts;
 mod credit;
+mod dead_letters;
 mod order_history;
 mod sessions;
 
 pub use accounts::{AccountError, Accounts};
 pub use credit::{CreditDesk, CreditError};
+pub use dead_letters::{DeadLetterDesk, RepairError, Selection};
 pub use order_history::{HistoryError, HistoryPage, OrderHistory};
 pub use sessions::{Session, Sessions, SignInError};

@@ -3,6 +3,7 @@
 //! real PostgreSQL and RabbitMQ.
 
 mod customers;
+mod dead_letters;
 mod events;
 mod fuzz;
 mod health;

@@ -15,6 +15,8 @@
 //!   acknowledged, dead-lettering consumers.
 //! * [`Envelope`] is the JSON shape of every message, mirrored into the AMQP
 //!   properties.
+//! * [`dead_letters`] watches how full the dead-letter queues are, and lists,
+//!   replays or discards what is in them without losing any of it.
 //! * [`system`] names the checkout system's queues and its whole topology,
 //!   from the routing keys of the `contract` crate.
 //!

@@ -3,4 +3,4 @@
 mod credit;
 mod delivery;
 mod history;
-mod orders;
+pub(crate) mod orders;

@@ -8,13 +8,13 @@ use uuid::Uuid;
 
 use crate::helpers::*;
 
-pub(super) struct Order {
-    pub(super) order_id: Uuid,
-    pub(super) saga_id: Uuid,
-    pub(super) customer_id: Uuid,
+pub(crate) struct Order {
+    pub(crate) order_id: Uuid,
+    pub(crate) saga_id: Uuid,
+    pub(crate) customer_id: Uuid,
 }
 
-pub(super) async fn reserved_order(app: &TestApp, email: &str, amount: &str) -> Order {
+pub(crate) async fn reserved_order(app: &TestApp, email: &str, amount: &str) -> Order {
     let saga_id = Uuid::new_v4();
     let VerifyOrCreateReply::Reserved { customer_id } = app
         .verify_or_create(saga_id, email, "Shopper", amount)
@@ -30,7 +30,7 @@ pub(super) async fn reserved_order(app: &TestApp, email: &str, amount: &str) -> 
     }
 }
 
-pub(super) fn confirmed(order: &Order, total: &str) -> OrderConfirmed {
+pub(crate) fn confirmed(order: &Order, total: &str) -> OrderConfirmed {
     OrderConfirmed {
         order_id: order.order_id,
         saga_id: order.saga_id,
@@ -42,7 +42,7 @@ pub(super) fn confirmed(order: &Order, total: &str) -> OrderConfirmed {
     }
 }
 
-pub(super) fn cancelled(order: &Order, total: &str) -> OrderCancelled {
+pub(crate) fn cancelled(order: &Order, total: &str) -> OrderCancelled {
     OrderCancelled {
         order_id: order.order_id,
         saga_id: order.saga_id,
@@ -63,7 +63,7 @@ async fn history(app: &TestApp, customer_id: Uuid) -> Value {
     body
 }
 
-pub(super) async fn history_when(
+pub(crate) async fn history_when(
     app: &TestApp,
     customer_id: Uuid,
     what: &str,
