@@ -371,8 +371,8 @@ mod tests {
             Some("Update".to_owned())
         );
         assert_eq!(
-            describe("__", "resumed", None).map(|l| l.title),
-            Some("Resumed".to_owned())
+            describe("__", "on_hold", None).map(|l| l.title),
+            Some("On hold".to_owned())
         );
         assert_eq!(
             describe("verify_customer", "refused", Some("a_newer_reason")).map(|l| l.title),
