@@ -4,6 +4,8 @@
 pub mod customers;
 mod errors;
 pub mod history;
+pub mod openapi;
+mod requests;
 pub mod sessions;
 pub mod sign_in_guard;
 
@@ -55,12 +57,17 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         state.broker.clone(),
         vec![("order_events", state.order_events_waiting.clone())],
     );
+    let doc = <openapi::ApiDoc as utoipa::OpenApi>::openapi();
     let routes = customers::routes(state.clone())
         .or(history::routes(state.clone()))
         .unify()
         .or(sessions::routes(state.clone()))
         .unify()
         .or(edge::health::routes(probe))
+        .unify()
+        .or(edge::openapi::document(&doc))
         .unify();
+    // The document is the route table.
+    let routes = edge::openapi::served::documented_only(&doc).and(routes);
     edge::with_conventions(routes, &state.config.service.cors_origins)
 }
