@@ -122,3 +122,41 @@ pub fn documented_only(
         })
         .untuple_one()
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::openapi::{
+        HttpMethod, OpenApiBuilder, PathsBuilder,
+        path::{OperationBuilder, PathItem},
+    };
+    use warp::{Filter, Reply};
+
+    use super::documented_only;
+
+    #[tokio::test]
+    async fn a_route_the_document_does_not_list_is_not_served() {
+        let doc = OpenApiBuilder::new()
+            .paths(PathsBuilder::new().path(
+                "/things/{id}",
+                PathItem::new(HttpMethod::Get, OperationBuilder::new()),
+            ))
+            .build();
+        let thing = warp::path!("things" / String).map(|id: String| id.into_response());
+        let hidden = warp::path!("hidden").map(|| "hidden".into_response());
+        let routes = documented_only(&doc)
+            .and(thing.or(hidden).unify())
+            .recover(crate::error::recover);
+        let answer = |method: &str, path: &str| {
+            warp::test::request()
+                .method(method)
+                .path(path)
+                .reply(&routes)
+        };
+
+        assert_eq!(answer("GET", "/things/7").await.status(), 200);
+        let hidden = answer("GET", "/hidden").await;
+        assert_eq!(hidden.status(), 404, "served although not documented");
+        assert_eq!(answer("DELETE", "/things/7").await.status(), 405);
+        assert_eq!(answer("GET", "/things").await.status(), 404);
+    }
+}
