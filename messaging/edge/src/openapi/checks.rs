@@ -62,10 +62,10 @@ pub fn problems(doc: &OpenApi) -> Vec<String> {
                 .map(|p| p.name.as_str())
                 .collect();
             for segment in path.split('/') {
-                if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    if !documented.contains(&name) {
-                        problems.push(format!("{at}: path parameter {name} undocumented"));
-                    }
+                if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'))
+                    && !documented.contains(&name)
+                {
+                    problems.push(format!("{at}: path parameter {name} undocumented"));
                 }
             }
         }

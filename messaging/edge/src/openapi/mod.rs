@@ -119,7 +119,7 @@ impl Modify for Conventions {
                         .responses
                         .responses
                         .entry("503".to_owned())
-                        .or_insert_with(|| responses::reference::<Unavailable>());
+                        .or_insert_with(responses::reference::<Unavailable>);
                 }
                 for response in operation.responses.responses.values_mut() {
                     with_request_id(response);
