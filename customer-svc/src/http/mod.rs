@@ -67,7 +67,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(edge::openapi::document(&doc))
         .unify();
-    // The document is the route table.
-    let routes = edge::openapi::served::documented_only(&doc).and(routes);
+    // The document is the route table; its page is not API.
+    let routes = edge::openapi::served::documented_only(&doc)
+        .and(routes)
+        .or(edge::openapi::page())
+        .unify();
     edge::with_conventions(routes, &state.config.service.cors_origins)
 }

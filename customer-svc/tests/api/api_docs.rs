@@ -46,3 +46,25 @@ async fn what_the_document_does_not_list_is_not_served() {
     assert!(is_the_routers_refusal(status, &body), "{status} {body}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_document_can_be_browsed_at_api_docs() {
+    let app = TestApp::spawn().await;
+    let page = app
+        .http
+        .get(app.url("/api-docs/"))
+        .send()
+        .await
+        .expect("the page");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("html").contains("swagger-ui"));
+    let (status, script) = app.get("/api-docs/swagger-initializer.js").await;
+    assert_eq!(status, 200);
+    assert!(
+        script
+            .as_str()
+            .is_some_and(|js| js.contains("/api-docs/openapi.json")),
+        "the page shows the service's own document: {script}"
+    );
+    app.stop().await;
+}

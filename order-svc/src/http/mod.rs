@@ -57,9 +57,12 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(edge::openapi::document(&doc))
         .unify();
-    // The document is the route table; the UI's files are not API.
+    // The document is the route table; the UI's files and the document's
+    // page are not API.
     let routes = edge::openapi::served::documented_only(&doc)
         .and(documented)
+        .or(edge::openapi::page())
+        .unify()
         .or(ui::files(state.config.ui_dir.clone()))
         .unify();
     edge::with_conventions(routes, &state.config.service.cors_origins)

@@ -43,3 +43,30 @@ async fn what_the_document_does_not_list_is_not_served() {
     assert!(is_the_routers_refusal(status, &body), "{status} {body}");
     system.stop().await;
 }
+
+#[tokio::test]
+async fn the_document_can_be_browsed_at_api_docs() {
+    let system = System::start().await;
+    let page = system
+        .http
+        .get(system.order_url("/api-docs"))
+        .send()
+        .await
+        .expect("the page");
+    assert_eq!(page.status(), 200, "redirected to /api-docs/");
+    assert!(page.text().await.expect("html").contains("swagger-ui"));
+    let (status, script) = send(
+        system
+            .http
+            .get(system.order_url("/api-docs/swagger-initializer.js")),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        script
+            .as_str()
+            .is_some_and(|js| js.contains("/api-docs/openapi.json")),
+        "the page shows the service's own document: {script}"
+    );
+    system.stop().await;
+}

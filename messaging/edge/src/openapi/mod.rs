@@ -1,8 +1,9 @@
 //! The OpenAPI 3 pieces both services' documents share, written once: the
 //! contract's error body and the answers made of it, the paging
 //! parameters, the two bearer schemes of "Who may do what", the
-//! `X-Request-Id` every answer carries, and the route that serves a
-//! service's document at `/api-docs/openapi.json`.
+//! `X-Request-Id` every answer carries, the route that serves a
+//! service's document at `/api-docs/openapi.json`, and the browsable page
+//! of it at `/api-docs/` ([`page`]).
 //!
 //! A service's document is its `#[derive(OpenApi)]` over its handlers'
 //! `#[utoipa::path]`s, with [`Conventions`] as modifier; [`served`] makes
@@ -10,6 +11,7 @@
 //! served), and [`checks`] is what the tests verify it with.
 
 pub mod checks;
+mod page;
 mod responses;
 pub mod served;
 
@@ -29,6 +31,7 @@ use utoipa::{
 };
 use warp::{Filter, Rejection, Reply, reply::Response as WarpResponse};
 
+pub use page::page;
 pub use responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
     Unavailable, Unprocessable,
