@@ -100,14 +100,15 @@ api_fuzz_run() {
   local auth=()
   [ "$caller" = admin ] && auth=(--header "Authorization: Bearer $API_FUZZ_TOKEN")
   say "schemathesis: $service, $caller"
-  "$API_FUZZ_ST" run "http://127.0.0.1:$port/api-docs/openapi.json" \
+  # From target/api-fuzz, where it keeps its cache (.schemathesis/).
+  (cd "$REPO_ROOT/target/api-fuzz" && "$API_FUZZ_ST" run "http://127.0.0.1:$port/api-docs/openapi.json" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
     --phases examples,coverage,fuzzing \
     --max-examples "${API_FUZZ_EXAMPLES:-25}" --seed "${API_FUZZ_SEED:-14}" \
     --max-time "${API_FUZZ_MAX_TIME:-30}" --workers 1 --request-timeout 15 \
     --suppress-health-check all --no-color \
     --report junit --report-junit-path "$logs/$service-$caller.junit.xml" \
-    "${auth[@]}"
+    "${auth[@]}")
 }
 
 api_fuzz_cleanup() {
