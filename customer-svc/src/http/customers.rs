@@ -39,13 +39,13 @@ pub struct CustomerView {
     /// `active` or `blocked`.
     #[schema(example = "active")]
     status: String,
-    #[schema(value_type = String, example = "5000.00")]
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "5000.00")]
     credit_limit: Money,
-    #[schema(value_type = String, example = "5000.00")]
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "5000.00")]
     credit_available: Money,
     /// Credit in use beyond the limit: confirmed orders whose credit was
     /// spent elsewhere before their confirmation arrived (a real debt).
-    #[schema(value_type = String, example = "5000.00")]
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "5000.00")]
     overdraft: Money,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,

@@ -33,7 +33,7 @@ pub struct HistoryView {
 #[derive(Debug, Serialize, ToSchema)]
 struct StatsView {
     order_count: i64,
-    #[schema(value_type = String, example = "19.99")]
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "19.99")]
     total_spent: Money,
     last_order_at: Option<DateTime<Utc>>,
 }
@@ -42,7 +42,7 @@ struct StatsView {
 struct HistoryItemView {
     order_id: Uuid,
     status: String,
-    #[schema(value_type = String, example = "19.99")]
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "19.99")]
     total: Money,
     currency: String,
     item_count: i32,

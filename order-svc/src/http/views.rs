@@ -21,7 +21,7 @@ pub struct ProductView {
     sku: String,
     name: String,
     description: String,
-    #[schema(value_type = String, example = "19.99")]
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "19.99")]
     price: Money,
     currency: String,
     stock: i32,
@@ -67,7 +67,7 @@ pub struct OrderView {
     /// `customer_service_unavailable`, `sign_in_required`.
     reason: Option<String>,
     items: Vec<ItemView>,
-    #[schema(value_type = String, example = "19.99")]
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "19.99")]
     total: Money,
     currency: String,
     created_at: DateTime<Utc>,
@@ -83,9 +83,9 @@ struct ItemView {
     sku: String,
     name: String,
     quantity: i32,
-    #[schema(value_type = String, example = "19.99")]
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "19.99")]
     unit_price: Money,
-    #[schema(value_type = String, example = "19.99")]
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "19.99")]
     line_total: Money,
 }
 
