@@ -14,6 +14,8 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/api_fuzz.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/api_fuzz.sh"
 only_yes_flag "$@"
 cd "$REPO_ROOT"
 
@@ -41,6 +43,11 @@ run_tests() {
   cargo nextest run --workspace --locked --no-fail-fast --cargo-quiet
 }
 stage tests "running the tests (real PostgreSQL at $PG_HOST:$PG_PORT, real RabbitMQ at $(amqp_host_port | tr ' ' ':'))" run_tests
+
+# schemathesis against both services as processes (the binaries the tests
+# just built), each on its own OpenAPI document: no 5xx, no answer outside
+# the document (scripts/lib/api_fuzz.sh).
+stage "api fuzz" "schemathesis against both services' OpenAPI documents" api_fuzz
 
 # The fault suite: each fault under checkout load, then the invariant
 # checker (both services as processes, on RabbitMQ nodes of its own; the

@@ -7,21 +7,40 @@ use std::collections::HashMap;
 
 use amqp::dead_letters::{Body, DeadLetter, QueueLetters};
 use chrono::{DateTime, Utc};
-use edge::{auth::Caller, paging::Paging};
+use edge::{
+    auth::Caller,
+    openapi::{self as doc, PageParams},
+    paging::Paging,
+};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa::ToSchema;
 use warp::{Filter, Rejection, Reply, reply::Response};
 
 use super::AppState;
 use crate::usecases::Selection;
 
 /// Each queue's dead letters, one page of them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct DeadLettersView {
     queues: Vec<QueueView>,
 }
 
-#[derive(Debug, Serialize)]
+/// What a replay did.
+#[derive(Debug, Serialize, ToSchema)]
+struct Replayed {
+    /// Dead letters republished to their queue (confirmed) and removed.
+    replayed: usize,
+}
+
+/// What a discard did.
+#[derive(Debug, Serialize, ToSchema)]
+struct Discarded {
+    /// Dead letters removed for good.
+    discarded: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 struct QueueView {
     /// The source queue (what `?queue=` takes).
     queue: String,
@@ -37,7 +56,7 @@ struct QueueView {
     total: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct LetterView {
     message_id: Option<String>,
     #[serde(rename = "type")]
@@ -55,7 +74,7 @@ struct LetterView {
     body_preview: Option<PreviewView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct PreviewView {
     encoding: &'static str,
     data: String,
@@ -160,6 +179,19 @@ fn queue(query: &HashMap<String, String>) -> Option<&str> {
         .filter(|q| !q.is_empty())
 }
 
+/// Each queue's dead letters, oldest first, listed without taking them.
+#[utoipa::path(
+    get, path = "/api/v1/admin/dead-letters", operation_id = "list_dead_letters", tag = "repair",
+    params(PageParams, ("queue" = Option<String>, Query, description = "A source queue's name (or its `.dlq`'s); absent, every queue.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "A page of each queue's dead letters.", body = DeadLettersView),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 400, response = doc::BadRequest),
+        (status = 422, response = doc::Unprocessable),
+    ),
+)]
 async fn list(
     caller: Caller,
     query: HashMap<String, String>,
@@ -177,6 +209,19 @@ async fn list(
     Ok(warp::reply::json(&view).into_response())
 }
 
+/// Replays every dead letter of one queue, or of every queue.
+#[utoipa::path(
+    post, path = "/api/v1/admin/dead-letters/replay", operation_id = "replay_dead_letters", tag = "repair",
+    params(("queue" = Option<String>, Query, description = "A source queue's name (or its `.dlq`'s); absent, every queue.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "How many were replayed.", body = Replayed),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 400, response = doc::BadRequest),
+        (status = 422, response = doc::Unprocessable),
+    ),
+)]
 async fn replay_all(
     caller: Caller,
     query: HashMap<String, String>,
@@ -187,9 +232,21 @@ async fn replay_all(
         .dead_letters
         .replay(Selection::All(queue(&query)))
         .await?;
-    Ok(warp::reply::json(&json!({ "replayed": replayed })).into_response())
+    Ok(warp::reply::json(&Replayed { replayed }).into_response())
 }
 
+/// Replays one dead letter (every copy of that message id) into its queue.
+#[utoipa::path(
+    post, path = "/api/v1/admin/dead-letters/{message_id}/replay", operation_id = "replay_dead_letter", tag = "repair",
+    params(("message_id" = String, Path, description = "The dead letter's message id.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "How many were replayed.", body = Replayed),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+    ),
+)]
 async fn replay_one(
     message_id: String,
     caller: Caller,
@@ -200,9 +257,22 @@ async fn replay_one(
         .dead_letters
         .replay(Selection::Message(&message_id))
         .await?;
-    Ok(warp::reply::json(&json!({ "replayed": replayed })).into_response())
+    Ok(warp::reply::json(&Replayed { replayed }).into_response())
 }
 
+/// Discards every dead letter of one queue, or of every queue.
+#[utoipa::path(
+    delete, path = "/api/v1/admin/dead-letters", operation_id = "discard_dead_letters", tag = "repair",
+    params(("queue" = Option<String>, Query, description = "A source queue's name (or its `.dlq`'s); absent, every queue.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "How many were discarded.", body = Discarded),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 400, response = doc::BadRequest),
+        (status = 422, response = doc::Unprocessable),
+    ),
+)]
 async fn discard_all(
     caller: Caller,
     query: HashMap<String, String>,
@@ -213,9 +283,21 @@ async fn discard_all(
         .dead_letters
         .discard(Selection::All(queue(&query)))
         .await?;
-    Ok(warp::reply::json(&json!({ "discarded": discarded })).into_response())
+    Ok(warp::reply::json(&Discarded { discarded }).into_response())
 }
 
+/// Discards one dead letter (every copy of that message id).
+#[utoipa::path(
+    delete, path = "/api/v1/admin/dead-letters/{message_id}", operation_id = "discard_dead_letter", tag = "repair",
+    params(("message_id" = String, Path, description = "The dead letter's message id.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "How many were discarded.", body = Discarded),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+    ),
+)]
 async fn discard_one(
     message_id: String,
     caller: Caller,
@@ -226,5 +308,5 @@ async fn discard_one(
         .dead_letters
         .discard(Selection::Message(&message_id))
         .await?;
-    Ok(warp::reply::json(&json!({ "discarded": discarded })).into_response())
+    Ok(warp::reply::json(&Discarded { discarded }).into_response())
 }

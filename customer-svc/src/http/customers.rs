@@ -16,26 +16,36 @@ use edge::{
     auth::Caller,
     error::ApiError,
     fields::search_text,
+    openapi::{self as doc, PageParams},
     paging::{Page, Paging},
 };
+use utoipa::ToSchema;
 
-use super::AppState;
+use super::{
+    AppState,
+    requests::{CustomerChangesBody, NewCustomerBody},
+};
 use crate::{
     db::customers::{CustomerFilter, CustomerRow},
     domain::{CustomerChanges, Email, Money, NewCustomer},
 };
 
 /// A customer as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerView {
     id: Uuid,
     email: String,
     name: String,
+    /// `active` or `blocked`.
+    #[schema(example = "active")]
     status: String,
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "5000.00")]
     credit_limit: Money,
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "5000.00")]
     credit_available: Money,
     /// Credit in use beyond the limit: confirmed orders whose credit was
     /// spent elsewhere before their confirmation arrived (a real debt).
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "5000.00")]
     overdraft: Money,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -95,6 +105,23 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .unify()
 }
 
+/// Customers, searchable by name or email (admin).
+#[utoipa::path(
+    get, path = "/api/v1/customers", operation_id = "list_customers", tag = "customers",
+    params(
+        PageParams,
+        ("q" = Option<String>, Query, description = "Text in the name or email.", max_length = 200),
+        ("email" = Option<String>, Query, description = "Only the customer with this email."),
+    ),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "A page of customers.", body = Page<CustomerView>),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 422, response = doc::Unprocessable),
+    ),
+)]
 async fn list(
     caller: Caller,
     query: HashMap<String, String>,
@@ -118,6 +145,22 @@ async fn list(
     Ok(warp::reply::json(&Page::new(items, paging, total)).into_response())
 }
 
+/// Signs a customer up (anyone); `credit_limit` only with the admin token.
+#[utoipa::path(
+    post, path = "/api/v1/customers", operation_id = "create_customer", tag = "customers",
+    request_body = NewCustomerBody,
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 201, description = "Created.", body = CustomerView,
+            headers(("location" = String, description = "The customer's URL."))),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 409, response = doc::Conflict),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 422, response = doc::Unprocessable),
+    ),
+)]
 async fn create(
     caller: Caller,
     body: Map<String, Value>,
@@ -133,6 +176,19 @@ async fn create(
     Ok(edge::created_at(&location, StatusCode::CREATED, &view))
 }
 
+/// One customer: the customer signed in, or the admin.
+#[utoipa::path(
+    get, path = "/api/v1/customers/{id}", operation_id = "get_customer", tag = "customers",
+    params(("id" = Uuid, Path, description = "The customer's id.")),
+    security(("access_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The customer.", body = CustomerView),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+    ),
+)]
 async fn get(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     let id = edge::path_id(&id)?;
     caller.require_customer(id)?;
@@ -140,6 +196,24 @@ async fn get(id: String, caller: Caller, state: AppState) -> Result<Response, Re
     Ok(warp::reply::json(&CustomerView::try_from(row)?).into_response())
 }
 
+/// Changes a customer: `name` and `password` (the customer signed in, or
+/// the admin); `status` and `credit_limit` (the admin).
+#[utoipa::path(
+    patch, path = "/api/v1/customers/{id}", operation_id = "update_customer", tag = "customers",
+    params(("id" = Uuid, Path, description = "The customer's id.")),
+    request_body = CustomerChangesBody,
+    security(("access_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The customer as changed.", body = CustomerView),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 422, response = doc::Unprocessable),
+    ),
+)]
 async fn update(
     id: String,
     caller: Caller,
@@ -159,6 +233,19 @@ async fn update(
     Ok(warp::reply::json(&CustomerView::try_from(row)?).into_response())
 }
 
+/// Removes a customer (admin).
+#[utoipa::path(
+    delete, path = "/api/v1/customers/{id}", operation_id = "delete_customer", tag = "customers",
+    params(("id" = Uuid, Path, description = "The customer's id.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+    ),
+)]
 async fn delete(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     caller.require_admin()?;
     let id = edge::path_id(&id)?;

@@ -9,13 +9,19 @@ use serde::Serialize;
 use uuid::Uuid;
 use warp::{Filter, Rejection, Reply, reply::Response};
 
-use edge::{auth::Caller, error::ApiError, paging::Paging};
+use edge::{
+    auth::Caller,
+    error::ApiError,
+    openapi::{self as doc, PageParams},
+    paging::Paging,
+};
+use utoipa::ToSchema;
 
 use super::AppState;
 use crate::{domain::Money, usecases::HistoryPage};
 
-#[derive(Debug, Serialize)]
-struct HistoryView {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryView {
     customer_id: Uuid,
     stats: StatsView,
     items: Vec<HistoryItemView>,
@@ -24,17 +30,19 @@ struct HistoryView {
     total: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct StatsView {
     order_count: i64,
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "19.99")]
     total_spent: Money,
     last_order_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct HistoryItemView {
     order_id: Uuid,
     status: String,
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "19.99")]
     total: Money,
     currency: String,
     item_count: i32,
@@ -49,6 +57,21 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .and_then(order_history)
 }
 
+/// The order history customer-svc keeps from events, newest first, with
+/// the customer's statistics: the customer signed in, or the admin.
+#[utoipa::path(
+    get, path = "/api/v1/customers/{id}/orders", operation_id = "customer_order_history", tag = "customers",
+    params(("id" = Uuid, Path, description = "The customer's id."), PageParams),
+    security(("access_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "A page of the customer's orders, with statistics.", body = HistoryView),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 422, response = doc::Unprocessable),
+    ),
+)]
 async fn order_history(
     id: String,
     caller: Caller,

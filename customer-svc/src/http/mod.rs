@@ -5,6 +5,8 @@ pub mod admin;
 pub mod customers;
 mod errors;
 pub mod history;
+pub mod openapi;
+mod requests;
 pub mod sessions;
 pub mod sign_in_guard;
 
@@ -58,6 +60,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         state.broker.clone(),
         vec![("order_events", state.order_events_waiting.clone())],
     );
+    let doc = <openapi::ApiDoc as utoipa::OpenApi>::openapi();
     let routes = customers::routes(state.clone())
         .or(history::routes(state.clone()))
         .unify()
@@ -66,6 +69,13 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(admin::routes(state.clone()))
         .unify()
         .or(edge::health::routes(probe))
+        .unify()
+        .or(edge::openapi::document(&doc))
+        .unify();
+    // The document is the route table; its page is not API.
+    let routes = edge::openapi::served::documented_only(&doc)
+        .and(routes)
+        .or(edge::openapi::page())
         .unify();
     edge::with_conventions(routes, &state.config.service.cors_origins)
 }

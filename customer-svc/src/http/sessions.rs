@@ -13,13 +13,16 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 use warp::{Filter, Rejection, Reply, reply::Response};
 
-use edge::{client::client_ip, error::ApiError, fields::FieldErrors, json};
+use edge::{client::client_ip, error::ApiError, fields::FieldErrors, json, openapi as doc};
+use utoipa::ToSchema;
 
-use super::AppState;
+use super::{AppState, requests::SignInBody};
 use crate::{domain::Email, usecases::Session};
 
-#[derive(Serialize)]
-struct SessionView {
+/// A signed-in session.
+#[derive(Serialize, ToSchema)]
+pub struct SessionView {
+    /// Grants the customer's own records on both services.
     access_token: String,
     customer_id: Uuid,
     expires_at: chrono::DateTime<chrono::Utc>,
@@ -45,6 +48,21 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .and_then(sign_in)
 }
 
+/// Signs in with email and password. An unknown email and a wrong
+/// password get the same 401; attempts are rate limited per account and
+/// per client.
+#[utoipa::path(
+    post, path = "/api/v1/sessions", operation_id = "sign_in", tag = "sessions",
+    request_body = SignInBody,
+    responses(
+        (status = 200, description = "Signed in.", body = SessionView),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 422, response = doc::Unprocessable),
+        (status = 429, response = doc::TooManyRequests),
+    ),
+)]
 async fn sign_in(
     client: IpAddr,
     body: Map<String, Value>,

@@ -2,6 +2,7 @@
 //! port the OS picks, with a fresh database and its own AMQP namespace, on the
 //! real PostgreSQL and RabbitMQ.
 
+mod api_docs;
 mod customers;
 mod dead_letters;
 mod events;

@@ -5,12 +5,18 @@ use std::convert::Infallible;
 
 use serde_json::{Value, json};
 use tracing::{error, warn};
+
+use crate::openapi::{ErrorBody, ErrorDetail};
 use warp::{
     Rejection, Reply,
     http::{StatusCode, header},
     reject::Reject,
     reply::Response,
 };
+
+/// The message of the 404 for a path no route serves.
+pub const NO_SUCH_ENDPOINT: &str = "no such endpoint";
+const METHOD_NOT_ALLOWED: &str = "this method is not allowed here";
 
 /// Every way a request can fail.
 #[derive(Debug)]
@@ -42,6 +48,8 @@ pub enum ApiError {
         /// Sentence.
         message: String,
     },
+    /// 405: the path exists, but not with this method.
+    MethodNotAllowed,
     /// 413: the body is larger than [`super::BODY_LIMIT`].
     PayloadTooLarge,
     /// 422: well formed but invalid; `details.fields` says what and why.
@@ -128,6 +136,12 @@ impl ApiError {
             ApiError::Conflict { code, message } => {
                 (StatusCode::CONFLICT, code, message.clone(), json!({}))
             }
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                METHOD_NOT_ALLOWED.to_owned(),
+                json!({}),
+            ),
             ApiError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
@@ -176,9 +190,7 @@ impl ApiError {
             error!(%cause, "request failed");
         }
         let (status, code, message, details) = self.parts();
-        let body = json!({"error": {"code": code, "message": message, "details": details}});
-        let mut response =
-            warp::reply::with_status(warp::reply::json(&body), status).into_response();
+        let mut response = error_response(status, code, message, details);
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -259,13 +271,13 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
         (
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
-            "this method is not allowed here".to_owned(),
+            METHOD_NOT_ALLOWED.to_owned(),
         )
     } else if rejection.is_not_found() {
         (
             StatusCode::NOT_FOUND,
             "not_found",
-            "no such endpoint".to_owned(),
+            NO_SUCH_ENDPOINT.to_owned(),
         )
     } else {
         error!(?rejection, "unhandled rejection");
@@ -275,6 +287,17 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
             "something went wrong on our side".to_owned(),
         )
     };
-    let body = json!({"error": {"code": code, "message": message, "details": {}}});
-    Ok(warp::reply::with_status(warp::reply::json(&body), status).into_response())
+    Ok(error_response(status, code, message, json!({})))
+}
+
+/// The contract's error body (as the OpenAPI document describes it) with `status`.
+fn error_response(status: StatusCode, code: &str, message: String, details: Value) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message,
+            details,
+        },
+    };
+    warp::reply::with_status(warp::reply::json(&body), status).into_response()
 }

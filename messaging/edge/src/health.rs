@@ -3,7 +3,9 @@
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
 
 use super::metrics;
@@ -53,37 +55,80 @@ pub fn readiness(
 pub fn routes(
     probe: ReadinessProbe,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    let healthz = warp::path!("healthz")
-        .and(warp::get())
-        .map(|| warp::reply::json(&json!({"status": "ok"})).into_response());
+    let healthz = warp::path!("healthz").and(warp::get()).map(healthz);
     let readyz = warp::path!("readyz").and(warp::get()).then(move || {
         let probe = probe.clone();
-        async move { readiness_response(probe().await) }
+        async move { readyz(probe().await) }
     });
-    let metrics = warp::path!("metrics").and(warp::get()).map(|| {
-        warp::reply::with_header(
-            metrics::render(),
-            "content-type",
-            "text/plain; version=0.0.4; charset=utf-8",
-        )
-        .into_response()
-    });
+    let metrics = warp::path!("metrics").and(warp::get()).map(metrics);
     healthz.or(readyz).unify().or(metrics).unify()
 }
 
-fn readiness_response(checks: Vec<(&'static str, &'static str)>) -> Response {
+/// How `/readyz` answers.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready`, or `not_ready` when any check is not `ok`.
+    #[schema(example = "ready")]
+    status: &'static str,
+    /// Each dependency's state: `ok`, `unreachable`, or (a consumer)
+    /// `waiting_out` a transient failure.
+    #[schema(value_type = std::collections::HashMap<String, String>)]
+    checks: Map<String, Value>,
+}
+
+/// `GET /healthz`: 200 while the process runs.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operating",
+    responses((status = 200, description = "The process runs.", body = Object, example = json!({"status": "ok"}))),
+)]
+pub fn healthz() -> Response {
+    warp::reply::json(&json!({"status": "ok"})).into_response()
+}
+
+/// `GET /readyz`: 200 when the service's database and broker answer (and
+/// no consumer is waiting out a failure), 503 otherwise.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operating",
+    responses(
+        (status = 200, description = "Ready: every check is `ok`.", body = Readiness),
+        (status = 503, description = "Not ready: the checks say what is not.", body = Readiness),
+    ),
+)]
+pub fn readyz(checks: Vec<(&'static str, &'static str)>) -> Response {
     let ready = checks.iter().all(|(_, state)| *state == "ok");
-    let checks: Map<String, Value> = checks
-        .into_iter()
-        .map(|(name, state)| (name.to_owned(), json!(state)))
-        .collect();
-    let body = json!({"status": if ready { "ready" } else { "not_ready" }, "checks": checks});
+    let body = Readiness {
+        status: if ready { "ready" } else { "not_ready" },
+        checks: checks
+            .into_iter()
+            .map(|(name, state)| (name.to_owned(), json!(state)))
+            .collect(),
+    };
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     warp::reply::with_status(warp::reply::json(&body), status).into_response()
+}
+
+/// `GET /metrics`: the Prometheus text exposition.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operating",
+    responses((status = 200, description = "Metrics in Prometheus text format.", body = String, content_type = "text/plain")),
+)]
+pub fn metrics() -> Response {
+    warp::reply::with_header(
+        metrics::render(),
+        "content-type",
+        "text/plain; version=0.0.4; charset=utf-8",
+    )
+    .into_response()
 }
 
 /// The health check a container runs (`<binary> healthcheck`): true when the

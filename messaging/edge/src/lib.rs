@@ -23,6 +23,7 @@ pub mod fields;
 pub mod health;
 pub mod json;
 pub mod metrics;
+pub mod openapi;
 pub mod paging;
 pub mod rate_limit;
 pub mod request_id;

@@ -51,7 +51,7 @@ impl Paging {
 }
 
 /// A page of a list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     /// This page's items.
     pub items: Vec<T>,

@@ -71,10 +71,12 @@ pub fn trace_id(traceparent: &str) -> Option<&str> {
 
 /// The request's `http` span, carrying its id as `request_id` (and keeping
 /// it for [`current`]). `warp::trace` makes it, so that everything the
-/// request runs, the access line included, is inside it.
+/// request runs, the access line included, is inside it. It is an
+/// error-level span so that no log level leaves it out: the id echoed, the
+/// id in the logs and the id the saga keeps are then one and the same.
 pub fn span(info: warp::trace::Info<'_>) -> Span {
     let id = chosen(info.request_headers());
-    let span = tracing::info_span!("http", request_id = %id);
+    let span = tracing::error_span!("http", request_id = %id);
     span.with_subscriber(|(span_id, dispatch)| {
         if let Some(span) = dispatch
             .downcast_ref::<Registry>()
@@ -87,8 +89,9 @@ pub fn span(info: warp::trace::Info<'_>) -> Span {
 }
 
 /// The id of the request being served: the one its span carries, the one
-/// echoed. (When logging leaves the span out, `RUST_LOG` above `info`, the
-/// id is chosen here again from the headers: the same one unless it is new.)
+/// echoed. (Only a `RUST_LOG` that turns `edge` off altogether leaves the
+/// span out; the id is then chosen here again from the headers: the same
+/// one unless it is new.)
 pub fn current() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
     warp::header::headers_cloned()
         .map(|headers: HeaderMap| from_span().unwrap_or_else(|| chosen(&headers)))

@@ -8,11 +8,13 @@ use std::{collections::HashMap, time::Duration};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 use warp::{Filter, Rejection, Reply, reply::Response};
 
 use edge::{
     auth::Caller,
+    openapi::{self as doc, PageParams},
     paging::{Page, Paging},
 };
 
@@ -36,6 +38,20 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     stuck.or(resume).unify().or(compensate).unify()
 }
 
+/// The stuck sagas, oldest first: unfinished, and past their step's
+/// deadline or older than `SAGA_STUCK_AFTER`.
+#[utoipa::path(
+    get, path = "/api/v1/admin/sagas/stuck", operation_id = "list_stuck_sagas", tag = "repair",
+    params(PageParams),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "A page of stuck sagas, each with its timeline.", body = Page<SagaView>),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 422, response = doc::Unprocessable),
+    ),
+)]
 async fn stuck(
     caller: Caller,
     query: HashMap<String, String>,
@@ -54,6 +70,21 @@ async fn stuck(
     Ok(warp::reply::json(&Page::new(items, paging, total)).into_response())
 }
 
+/// Runs the saga again now: its lease and retry delay cleared, a `resumed`
+/// entry in its timeline.
+#[utoipa::path(
+    post, path = "/api/v1/admin/sagas/{id}/resume", operation_id = "resume_saga", tag = "repair",
+    params(("id" = Uuid, Path, description = "The saga's id.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The saga as it now stands.", body = SagaView),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+    ),
+)]
 async fn resume(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     caller.require_admin()?;
     let id = edge::path_id(&id)?;
@@ -64,6 +95,21 @@ async fn resume(id: String, caller: Caller, state: AppState) -> Result<Response,
     Ok(warp::reply::json(&SagaView::new(report, repair.stuck_after())).into_response())
 }
 
+/// Compensates the saga as a timeout would: its credit released, its order
+/// rejected (`customer_service_unavailable`), a `compensation_ordered` entry.
+#[utoipa::path(
+    post, path = "/api/v1/admin/sagas/{id}/compensate", operation_id = "compensate_saga", tag = "repair",
+    params(("id" = Uuid, Path, description = "The saga's id.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The saga as it now stands, compensating.", body = SagaView),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+    ),
+)]
 async fn compensate(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     caller.require_admin()?;
     let id = edge::path_id(&id)?;
@@ -75,8 +121,8 @@ async fn compensate(id: String, caller: Caller, state: AppState) -> Result<Respo
 }
 
 /// A saga as an operator sees it.
-#[derive(Debug, Serialize)]
-struct SagaView {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct SagaView {
     id: Uuid,
     order_id: Uuid,
     /// `verify_customer`, `reserve_stock`, `release_credit` or `done`.

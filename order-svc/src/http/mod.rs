@@ -4,8 +4,10 @@
 
 pub mod admin;
 mod errors;
+pub mod openapi;
 pub mod orders;
 pub mod products;
+mod requests;
 pub mod ui;
 mod views;
 
@@ -46,17 +48,25 @@ impl edge::routes::Guarded for AppState {
 /// Every route of the service, ready to serve.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let probe = edge::health::readiness(state.pool.clone(), state.broker.clone(), Vec::new());
-    let routes = products::routes(state.clone())
+    let doc = <openapi::ApiDoc as utoipa::OpenApi>::openapi();
+    let documented = products::routes(state.clone())
         .or(orders::routes(state.clone()))
         .unify()
         .or(admin::routes(state.clone()))
         .unify()
         .or(edge::health::routes(probe))
         .unify()
-        .or(ui::routes(
-            state.config.ui_dir.clone(),
-            state.config.customer_api_url.clone(),
-        ))
+        .or(ui::config(state.config.customer_api_url.clone()))
+        .unify()
+        .or(edge::openapi::document(&doc))
+        .unify();
+    // The document is the route table; the UI's files and the document's
+    // page are not API.
+    let routes = edge::openapi::served::documented_only(&doc)
+        .and(documented)
+        .or(edge::openapi::page())
+        .unify()
+        .or(ui::files(state.config.ui_dir.clone()))
         .unify();
     edge::with_conventions(routes, &state.config.service.cors_origins)
 }

@@ -14,10 +14,11 @@ use edge::{
     auth::Caller,
     error::ApiError,
     json,
+    openapi::{self as doc, PageParams},
     paging::{Page, Paging},
 };
 
-use super::{AppState, views::OrderView};
+use super::{AppState, requests::CheckoutBody, views::OrderView};
 use crate::{
     db::orders::OrderFilter,
     domain::{checkout::CheckoutRequest, idempotency::IdempotencyKey, order::OrderStatus},
@@ -56,13 +57,34 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
 }
 
 /// A checkout answer: the order and a token that opens it.
-#[derive(serde::Serialize)]
-struct CheckoutView {
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CheckoutView {
     #[serde(flatten)]
     order: OrderView,
+    /// Grants this order: `GET /api/v1/orders/{id}` and its cancel.
     access_token: String,
 }
 
+/// Checkout: runs the saga. Anyone may check out; with a signed-in
+/// customer's token the order is placed for that customer.
+#[utoipa::path(
+    post, path = "/api/v1/orders", operation_id = "checkout", tag = "orders",
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200,
+        description = "The same key with the same body returns the same order and does the work once; with another body it is a 422.")),
+    request_body = CheckoutBody,
+    security((), ("access_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 201, description = "The saga has ended: the order is `confirmed` or `rejected`.", body = CheckoutView,
+            headers(("location" = String, description = "The order's URL."))),
+        (status = 202, description = "The saga has not ended within the request's wait: the `pending` order; it ends on its own.", body = CheckoutView,
+            headers(("location" = String, description = "The order's URL."))),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 422, response = doc::Unprocessable),
+        (status = 429, response = doc::TooManyRequests),
+    ),
+)]
 async fn checkout(
     caller: Caller,
     idempotency_key: Option<String>,
@@ -101,6 +123,23 @@ async fn checkout(
     Ok(edge::created_at(&location, status, &answer))
 }
 
+/// Orders, newest first: every order (admin) or a signed-in customer's own.
+#[utoipa::path(
+    get, path = "/api/v1/orders", operation_id = "list_orders", tag = "orders",
+    params(
+        PageParams,
+        ("customer_id" = Option<Uuid>, Query, description = "Only this customer's (a signed-in customer: their own id)."),
+        ("status" = Option<String>, Query, description = "Only orders in this status: `pending`, `confirmed`, `rejected` or `cancelled`."),
+    ),
+    security(("admin_token" = []), ("access_token" = [])),
+    responses(
+        (status = 200, description = "A page of orders (without their timelines).", body = Page<OrderView>),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 422, response = doc::Unprocessable),
+    ),
+)]
 async fn list(
     caller: Caller,
     query: HashMap<String, String>,
@@ -122,6 +161,19 @@ async fn list(
     Ok(warp::reply::json(&Page::new(items, paging, total)).into_response())
 }
 
+/// One order with its saga's timeline: for the order's token, its
+/// customer signed in, or the admin.
+#[utoipa::path(
+    get, path = "/api/v1/orders/{id}", operation_id = "get_order", tag = "orders",
+    params(("id" = Uuid, Path, description = "The order's id.")),
+    security(("access_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The order.", body = OrderView),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 404, response = doc::NotFound),
+    ),
+)]
 async fn get(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     let id = edge::path_id(&id)?;
     caller.require_token()?;
@@ -133,6 +185,20 @@ async fn get(id: String, caller: Caller, state: AppState) -> Result<Response, Re
     Ok(warp::reply::json(&view).into_response())
 }
 
+/// Cancels a confirmed order: restock, release credit, emit
+/// `order.cancelled`. Cancelling a cancelled order again changes nothing.
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/cancel", operation_id = "cancel_order", tag = "orders",
+    params(("id" = Uuid, Path, description = "The order's id.")),
+    security(("access_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The order, cancelled.", body = OrderView),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+    ),
+)]
 async fn cancel(
     id: String,
     caller: Caller,

@@ -4,17 +4,31 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
 
 use edge::{
     auth::Caller,
     fields::search_text,
+    openapi::{self as doc, PageParams},
     paging::{Page, Paging},
 };
 
-use super::{AppState, views::ProductView};
+use super::{
+    AppState,
+    requests::{ProductBody, ProductChanges},
+    views::ProductView,
+};
 use crate::{db::products::ProductFilter, domain::product::ProductPatch};
+
+/// The categories, as listed.
+#[derive(Serialize, ToSchema)]
+pub struct CategoryList {
+    #[schema(example = json!(["Kitchen", "Garden"]))]
+    items: Vec<String>,
+}
 
 /// The routes of this module.
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -58,6 +72,20 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .unify()
 }
 
+/// Active products, searchable by name or sku, paged.
+#[utoipa::path(
+    get, path = "/api/v1/products", operation_id = "list_products", tag = "catalogue",
+    params(
+        PageParams,
+        ("q" = Option<String>, Query, description = "Text in the name or sku.", max_length = 200),
+        ("category" = Option<String>, Query, description = "Only this category.", max_length = 200),
+    ),
+    responses(
+        (status = 200, description = "A page of products.", body = Page<ProductView>),
+        (status = 400, response = doc::BadRequest),
+        (status = 422, response = doc::Unprocessable),
+    ),
+)]
 async fn list(query: HashMap<String, String>, state: AppState) -> Result<Response, Rejection> {
     let paging = Paging::from_query(&query)?;
     let filter = ProductFilter {
@@ -74,11 +102,26 @@ async fn list(query: HashMap<String, String>, state: AppState) -> Result<Respons
     Ok(warp::reply::json(&Page::new(items, paging, total)).into_response())
 }
 
+/// The categories of the products on sale.
+#[utoipa::path(
+    get, path = "/api/v1/categories", operation_id = "list_categories", tag = "catalogue",
+    responses((status = 200, description = "Every category with a product on sale.", body = CategoryList)),
+)]
 async fn categories(state: AppState) -> Result<Response, Rejection> {
     let categories = state.usecases.catalogue.categories().await?;
-    Ok(warp::reply::json(&json!({ "items": categories })).into_response())
+    Ok(warp::reply::json(&CategoryList { items: categories }).into_response())
 }
 
+/// One product (retired ones too).
+#[utoipa::path(
+    get, path = "/api/v1/products/{id}", operation_id = "get_product", tag = "catalogue",
+    params(("id" = Uuid, Path, description = "The product's id.")),
+    responses(
+        (status = 200, description = "The product.", body = ProductView),
+        (status = 400, response = doc::BadRequest),
+        (status = 404, response = doc::NotFound),
+    ),
+)]
 async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
     let id = edge::path_id(&id)?;
 
@@ -87,6 +130,22 @@ async fn get(id: String, state: AppState) -> Result<Response, Rejection> {
     Ok(warp::reply::json(&ProductView::try_from(row)?).into_response())
 }
 
+/// Creates a product (admin).
+#[utoipa::path(
+    post, path = "/api/v1/products", operation_id = "create_product", tag = "catalogue",
+    request_body = ProductBody,
+    security(("admin_token" = [])),
+    responses(
+        (status = 201, description = "Created.", body = ProductView,
+            headers(("location" = String, description = "The product's URL."))),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 409, response = doc::Conflict),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 422, response = doc::Unprocessable),
+    ),
+)]
 async fn create(
     caller: Caller,
     body: Map<String, Value>,
@@ -102,6 +161,23 @@ async fn create(
     Ok(edge::created_at(&location, StatusCode::CREATED, &view))
 }
 
+/// Changes any of a product's fields (admin).
+#[utoipa::path(
+    patch, path = "/api/v1/products/{id}", operation_id = "update_product", tag = "catalogue",
+    params(("id" = Uuid, Path, description = "The product's id.")),
+    request_body = ProductChanges,
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The product as changed.", body = ProductView),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 409, response = doc::Conflict),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 422, response = doc::Unprocessable),
+    ),
+)]
 async fn update(
     id: String,
     caller: Caller,
@@ -117,6 +193,19 @@ async fn update(
     Ok(warp::reply::json(&ProductView::try_from(row)?).into_response())
 }
 
+/// Retires a product (admin): no longer listed or orderable; past orders keep it.
+#[utoipa::path(
+    delete, path = "/api/v1/products/{id}", operation_id = "retire_product", tag = "catalogue",
+    params(("id" = Uuid, Path, description = "The product's id.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 204, description = "Retired."),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+    ),
+)]
 async fn retire(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
     caller.require_admin()?;
     let id = edge::path_id(&id)?;

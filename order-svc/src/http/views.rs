@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use contract::Money;
@@ -14,12 +15,13 @@ use crate::db::{
 };
 
 /// A product.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ProductView {
     id: Uuid,
     sku: String,
     name: String,
     description: String,
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "19.99")]
     price: Money,
     currency: String,
     stock: i32,
@@ -52,35 +54,43 @@ impl TryFrom<ProductRow> for ProductView {
 }
 
 /// An order; with its saga timeline when shown alone.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OrderView {
     id: Uuid,
     customer_id: Option<Uuid>,
     customer_email: String,
     /// `pending`, `confirmed`, `rejected` or `cancelled`.
+    #[schema(example = "confirmed")]
     pub status: String,
+    /// Why the order was rejected (null unless rejected): e.g.
+    /// `customer_blocked`, `credit_limit_exceeded`, `insufficient_stock`,
+    /// `customer_service_unavailable`, `sign_in_required`.
     reason: Option<String>,
     items: Vec<ItemView>,
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "19.99")]
     total: Money,
     currency: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// The saga's timeline, step by step (on a single order, not in lists).
     #[serde(skip_serializing_if = "Option::is_none")]
     saga: Option<Vec<StepView>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct ItemView {
     product_id: Uuid,
     sku: String,
     name: String,
     quantity: i32,
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "19.99")]
     unit_price: Money,
+    #[schema(value_type = String, pattern = r"^[0-9]+\.[0-9]{2}$", example = "19.99")]
     line_total: Money,
 }
 
 /// One entry of a saga's timeline.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct StepView {
     step: String,
     status: String,

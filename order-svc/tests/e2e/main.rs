@@ -5,6 +5,7 @@
 
 mod access;
 mod api;
+mod api_docs;
 mod browser;
 mod cleanup;
 mod concurrency;
