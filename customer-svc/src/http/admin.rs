@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use amqp::dead_letters::{Body, DeadLetter, QueueLetters};
+use amqp::dead_letters::{Body, DeadLetter, QueueLetters, Target};
 use chrono::{DateTime, Utc};
 use edge::{
     auth::Caller,
@@ -18,7 +18,9 @@ use utoipa::ToSchema;
 use warp::{Filter, Rejection, Reply, reply::Response};
 
 use super::AppState;
-use crate::usecases::Selection;
+
+/// How much of a body that is JSON but not an object is shown.
+const OTHER_JSON_PREVIEW_CHARS: usize = 1024;
 
 /// Each queue's dead letters, one page of them.
 #[derive(Debug, Serialize, ToSchema)]
@@ -68,7 +70,8 @@ struct LetterView {
     request_id: Option<String>,
     correlation_id: Option<String>,
     size_bytes: usize,
-    /// The body when it is JSON (every message the services send).
+    /// The body when it is a JSON object (every message the services send).
+    #[schema(value_type = Option<Object>)]
     body: Option<Value>,
     /// Otherwise the start of it.
     body_preview: Option<PreviewView>,
@@ -84,7 +87,20 @@ struct PreviewView {
 impl From<DeadLetter> for LetterView {
     fn from(letter: DeadLetter) -> Self {
         let (body, body_preview) = match letter.body {
-            Body::Json(json) => (Some(json), None),
+            Body::Json(json) if json.is_object() => (Some(json), None),
+            // JSON, but no envelope (a bare number, string or array).
+            Body::Json(other) => {
+                let text = other.to_string();
+                let data: String = text.chars().take(OTHER_JSON_PREVIEW_CHARS).collect();
+                (
+                    None,
+                    Some(PreviewView {
+                        encoding: "text",
+                        truncated: data.len() < text.len(),
+                        data,
+                    }),
+                )
+            }
             Body::Text { preview, truncated } => (
                 None,
                 Some(PreviewView {
@@ -230,7 +246,7 @@ async fn replay_all(
     caller.require_admin()?;
     let replayed = state
         .dead_letters
-        .replay(Selection::All(queue(&query)))
+        .replay(Target::All(queue(&query)))
         .await?;
     Ok(warp::reply::json(&Replayed { replayed }).into_response())
 }
@@ -255,7 +271,7 @@ async fn replay_one(
     caller.require_admin()?;
     let replayed = state
         .dead_letters
-        .replay(Selection::Message(&message_id))
+        .replay(Target::Message(&message_id))
         .await?;
     Ok(warp::reply::json(&Replayed { replayed }).into_response())
 }
@@ -281,7 +297,7 @@ async fn discard_all(
     caller.require_admin()?;
     let discarded = state
         .dead_letters
-        .discard(Selection::All(queue(&query)))
+        .discard(Target::All(queue(&query)))
         .await?;
     Ok(warp::reply::json(&Discarded { discarded }).into_response())
 }
@@ -306,7 +322,7 @@ async fn discard_one(
     caller.require_admin()?;
     let discarded = state
         .dead_letters
-        .discard(Selection::Message(&message_id))
+        .discard(Target::Message(&message_id))
         .await?;
     Ok(warp::reply::json(&Discarded { discarded }).into_response())
 }

@@ -57,6 +57,10 @@ impl From<RepairError> for ApiError {
                 message: error.to_string(),
             },
             RepairError::UnknownMessage(_) => ApiError::NotFound("dead letter"),
+            RepairError::NotReplayable(_) => ApiError::Unprocessable {
+                code: "not_replayable",
+                message: error.to_string(),
+            },
             RepairError::BrokerUnavailable { done, cause } => {
                 tracing::warn!(%cause, done, "dead-letter repair failed at the broker");
                 ApiError::Unavailable(format!(

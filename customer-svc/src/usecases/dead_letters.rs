@@ -20,6 +20,9 @@ pub enum RepairError {
     /// No dead letter has this message id.
     #[error("no dead letter has message id {0:?}")]
     UnknownMessage(String),
+    /// The queue holds RPC requests, which are discarded, not replayed.
+    #[error("{0:?} holds RPC requests, whose callers have given up: discard them instead")]
+    NotReplayable(String),
     /// The broker failed or is unreachable; `done` dead letters had been
     /// handled before.
     #[error("the broker is unavailable ({done} dead letters were handled before): {cause}")]
@@ -36,28 +39,11 @@ impl From<DeadLetterError> for RepairError {
         match error {
             DeadLetterError::UnknownQueue(name) => Self::UnknownQueue(name),
             DeadLetterError::NotFound(id) => Self::UnknownMessage(id),
+            DeadLetterError::NotReplayable(queue) => Self::NotReplayable(queue),
             DeadLetterError::Broker { done, source } => Self::BrokerUnavailable {
                 done,
                 cause: source.to_string(),
             },
-        }
-    }
-}
-
-/// Which dead letters to replay or discard.
-#[derive(Debug, Clone, Copy)]
-pub enum Selection<'a> {
-    /// Every copy of one message, by its message id.
-    Message(&'a str),
-    /// Everything in one queue (`Some`) or in all of them.
-    All(Option<&'a str>),
-}
-
-impl<'a> From<Selection<'a>> for Target<'a> {
-    fn from(selection: Selection<'a>) -> Self {
-        match selection {
-            Selection::Message(id) => Target::Message(id),
-            Selection::All(queue) => Target::All(queue),
         }
     }
 }
@@ -88,12 +74,12 @@ impl DeadLetterDesk {
     }
 
     /// Publishes the selected dead letters again to their queue: how many.
-    pub async fn replay(&self, selection: Selection<'_>) -> Result<usize, RepairError> {
-        Ok(self.letters.replay(selection.into()).await?)
+    pub async fn replay(&self, target: Target<'_>) -> Result<usize, RepairError> {
+        Ok(self.letters.replay(target).await?)
     }
 
     /// Removes the selected dead letters for good: how many.
-    pub async fn discard(&self, selection: Selection<'_>) -> Result<usize, RepairError> {
-        Ok(self.letters.discard(selection.into()).await?)
+    pub async fn discard(&self, target: Target<'_>) -> Result<usize, RepairError> {
+        Ok(self.letters.discard(target).await?)
     }
 }

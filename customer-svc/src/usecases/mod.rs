@@ -12,6 +12,6 @@ mod sessions;
 
 pub use accounts::{AccountError, Accounts};
 pub use credit::{CreditDesk, CreditError};
-pub use dead_letters::{DeadLetterDesk, RepairError, Selection};
+pub use dead_letters::{DeadLetterDesk, RepairError};
 pub use order_history::{HistoryError, HistoryPage, OrderHistory};
 pub use sessions::{Session, Sessions, SignInError};

@@ -14,7 +14,7 @@ use amqp::{
     },
 };
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
@@ -143,7 +143,7 @@ async fn poison_events_are_listed_with_their_reason_and_listing_takes_nothing() 
     depth_reaches(&app, 1).await;
     let invalid = Envelope::new(
         contract::ORDER_CONFIRMED,
-        serde_json::json!({"order_id": "not even a uuid"}),
+        json!({"order_id": "not even a uuid"}),
         MessageMeta {
             request_id: Some("req-poison".into()),
             ..MessageMeta::default()
@@ -213,6 +213,21 @@ async fn an_undecodable_request_is_listed_under_the_rpc_queue() {
     let letter = &queues[0]["items"][0];
     assert_eq!(letter["reason"], "rejected");
     assert_eq!(letter["body_preview"]["encoding"], "base64", "{letter}");
+
+    // Requests are not replayed: their callers gave up long ago.
+    let replay = format!("{DEAD_LETTERS}/replay");
+    let (status, body) = admin(&app, Method::POST, &format!("{replay}?queue={rpc}")).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (422, &json!("not_replayable"))
+    );
+    let (status, body) = admin(&app, Method::POST, &replay).await;
+    assert_eq!((status, &body["replayed"]), (200, &json!(0)), "{body}");
+    assert_eq!(
+        app.queue_length(&dlq).await,
+        1,
+        "the request is still a dead letter"
+    );
     app.stop().await;
 }
 

@@ -171,7 +171,8 @@ impl DeliveryMeta {
     }
 }
 
-fn amqp_text(value: &AMQPValue) -> Option<String> {
+/// A header's text, whether sent as a long or a short string.
+pub(crate) fn amqp_text(value: &AMQPValue) -> Option<String> {
     match value {
         AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
         AMQPValue::ShortString(s) => Some(s.to_string()),
@@ -179,7 +180,8 @@ fn amqp_text(value: &AMQPValue) -> Option<String> {
     }
 }
 
-fn amqp_u64(value: &AMQPValue) -> Option<u64> {
+/// A header's non-negative number, whichever integer type carried it.
+pub(crate) fn amqp_u64(value: &AMQPValue) -> Option<u64> {
     match value {
         AMQPValue::LongLongInt(n) => u64::try_from(*n).ok(),
         AMQPValue::LongInt(n) => u64::try_from(*n).ok(),

@@ -94,6 +94,12 @@ pub struct QueueSpec {
 }
 
 impl QueueSpec {
+    /// True for a request queue (fed through the default exchange), whose
+    /// messages are RPC requests with a caller waiting.
+    pub fn takes_requests(&self) -> bool {
+        self.bindings.is_empty()
+    }
+
     /// The name of this queue's dead-letter queue.
     pub fn dead_letter_queue(&self) -> String {
         dead_letter_queue_of(&self.name)

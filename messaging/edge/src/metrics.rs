@@ -12,9 +12,11 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Bucket bounds of every `*_seconds` histogram: from an HTTP answer (5 ms)
-/// to a saga that waited out a compensation (10 minutes).
-const SECONDS_BUCKETS: [f64; 16] = [
+/// to a saga compensated for its age (`SAGA_AUTO_COMPENSATE_AFTER`, 30
+/// minutes by default) or after hours of an outage.
+const SECONDS_BUCKETS: [f64; 19] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+    1800.0, 3600.0, 7200.0,
 ];
 
 /// Installs the recorder on first use (once per process, however many

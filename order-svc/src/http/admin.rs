@@ -150,7 +150,7 @@ pub(super) struct SagaView {
     /// when a postponed compensation is due again).
     lease_owner: Option<String>,
     lease_expires_at: Option<DateTime<Utc>>,
-    /// Its timeline, oldest first.
+    /// Its timeline's latest 50 entries, oldest first.
     timeline: Vec<StepView>,
 }
 

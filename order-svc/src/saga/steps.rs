@@ -91,6 +91,7 @@ impl Steps {
                         saga.attempt
                     );
                     if sagas::start_compensation(pool, &saga, reason, "timed_out", &detail).await? {
+                        metrics::counter!("sagas_ended_total", "outcome" => "rejected", "reason" => reason.code()).increment(1);
                         self.waiters.ended(saga.order_id);
                     }
                     return Ok(Next::Reclaim);

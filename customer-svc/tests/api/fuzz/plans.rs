@@ -31,7 +31,8 @@ pub(super) fn generate() -> Vec<Plan> {
 /// anonymous, each with the body its route takes.
 fn matrix() -> Vec<Plan> {
     let customers = || Part::Lit("api/v1/customers");
-    let routes: [(Vec<Part<Slot>>, Option<J>); 7] = [
+    let dead_letters = || Part::Lit("api/v1/admin/dead-letters");
+    let routes: [(Vec<Part<Slot>>, Option<J>); 10] = [
         (vec![customers()], Some(valid_customer(0, false, false))),
         (
             vec![customers(), Part::Slot(Slot::Victim(0))],
@@ -44,6 +45,16 @@ fn matrix() -> Vec<Plan> {
         (
             vec![Part::Lit("api/v1/sessions")],
             Some(sign_in(ACCOUNT_EMAIL, ACCOUNT_PASSWORD)),
+        ),
+        (vec![dead_letters()], None),
+        (vec![dead_letters(), Part::Lit("replay")], None),
+        (
+            vec![
+                dead_letters(),
+                Part::Lit("no-such-message"),
+                Part::Lit("replay"),
+            ],
+            None,
         ),
         (vec![Part::Lit("healthz")], None),
         (vec![Part::Lit("readyz")], None),

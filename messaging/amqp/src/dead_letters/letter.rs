@@ -10,7 +10,7 @@ use lapin::{
     types::{AMQPValue, FieldTable, ShortString},
 };
 
-use crate::envelope::HEADER_REQUEST_ID;
+use crate::envelope::{HEADER_REQUEST_ID, amqp_text, amqp_u64};
 
 /// Longest text preview of a body that is not JSON, in characters.
 const TEXT_PREVIEW_CHARS: usize = 256;
@@ -83,7 +83,7 @@ impl DeadLetter {
             first_dead_lettered_at: deaths.iter().filter_map(|d| d.time).min(),
             request_id: headers
                 .and_then(|h| h.inner().get(HEADER_REQUEST_ID))
-                .and_then(text),
+                .and_then(amqp_text),
             correlation_id: properties
                 .correlation_id()
                 .as_ref()
@@ -143,36 +143,16 @@ fn deaths(headers: &FieldTable) -> Vec<Death> {
 fn death(entry: &FieldTable) -> Death {
     let field = |name: &str| entry.inner().get(name);
     Death {
-        reason: field("reason").and_then(text),
-        count: field("count").and_then(number).unwrap_or(1),
+        reason: field("reason").and_then(amqp_text),
+        count: field("count").and_then(amqp_u64).unwrap_or(1),
         time: field("time")
-            .and_then(number)
+            .and_then(amqp_u64)
             .and_then(|secs| i64::try_from(secs).ok())
             .and_then(|secs| DateTime::from_timestamp(secs, 0)),
         routing_key: match field("routing-keys") {
-            Some(AMQPValue::FieldArray(keys)) => keys.as_slice().first().and_then(text),
+            Some(AMQPValue::FieldArray(keys)) => keys.as_slice().first().and_then(amqp_text),
             _ => None,
         },
-    }
-}
-
-fn text(value: &AMQPValue) -> Option<String> {
-    match value {
-        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
-        AMQPValue::ShortString(s) => Some(s.to_string()),
-        _ => None,
-    }
-}
-
-fn number(value: &AMQPValue) -> Option<u64> {
-    match value {
-        AMQPValue::LongLongInt(n) => u64::try_from(*n).ok(),
-        AMQPValue::LongInt(n) => u64::try_from(*n).ok(),
-        AMQPValue::LongUInt(n) => Some(u64::from(*n)),
-        AMQPValue::ShortInt(n) => u64::try_from(*n).ok(),
-        AMQPValue::ShortUInt(n) => Some(u64::from(*n)),
-        AMQPValue::Timestamp(n) => Some(*n),
-        _ => None,
     }
 }
 

@@ -73,6 +73,11 @@ pub enum DeadLetterError {
     /// No dead letter has this message id.
     #[error("no dead letter has message id {0:?}")]
     NotFound(String),
+    /// A request queue's dead letters are not replayed: their callers gave
+    /// up long ago (the server would drop them as late, their sagas
+    /// compensated), so a replay would only look like work. Discard them.
+    #[error("{0:?} holds RPC requests, whose callers have given up: discard them instead")]
+    NotReplayable(String),
     /// The broker failed or could not be reached; `done` messages had been
     /// replayed or discarded before (the rest are still dead letters).
     #[error("the broker failed after {done} dead letters were handled: {source}")]

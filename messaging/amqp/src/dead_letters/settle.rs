@@ -29,11 +29,20 @@ impl DeadLetters {
         target: Target<'_>,
         repair: Repair,
     ) -> Result<usize, DeadLetterError> {
-        let (queues, reading) = match target {
+        let (mut queues, reading) = match target {
             // One message: read every queue to its end, holding the others.
             Target::Message(_) => (self.selected(None)?, Reading::Holding),
             Target::All(queue) => (self.selected(queue)?, Reading::Rolling(BATCH as u16)),
         };
+        if let Repair::Replay = repair {
+            // Requests are never replayed (`DeadLetterError::NotReplayable`).
+            if let Target::All(Some(name)) = target
+                && queues.iter().all(|queue| queue.takes_requests())
+            {
+                return Err(DeadLetterError::NotReplayable(name.to_owned()));
+            }
+            queues.retain(|queue| !queue.takes_requests());
+        }
         let _turn = self.turn.lock().await;
         let mut done = 0;
         for queue in queues {

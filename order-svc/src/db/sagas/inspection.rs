@@ -29,7 +29,8 @@ pub struct SagaReport {
     pub age_seconds: f64,
     /// True when its step has a deadline and the deadline has passed.
     pub past_deadline: bool,
-    /// Its timeline, oldest first.
+    /// Its timeline's latest 50 entries, oldest first (a compensation
+    /// retried for a day writes hundreds).
     pub timeline: Json<Vec<StepRow>>,
 }
 
@@ -42,7 +43,8 @@ const REPORT_COLUMNS: &str = "s.id, s.order_id, s.step, s.status, s.attempt, s.d
     (SELECT coalesce(json_agg(json_build_object(
                'step', t.step, 'status', t.status, 'at', t.at, 'detail', t.detail)
              ORDER BY t.id), '[]')
-     FROM saga_steps t WHERE t.saga_id = s.id) AS timeline";
+     FROM (SELECT * FROM saga_steps WHERE saga_id = s.id ORDER BY id DESC LIMIT 50) t)
+      AS timeline";
 
 /// Unfinished, and past its deadline or older than `$1` seconds.
 const STUCK: &str = "s.step <> 'done'

@@ -25,7 +25,15 @@ pub(super) fn generate() -> Vec<Plan> {
 /// Every route of the contract (and the UI's) with every method, as the
 /// admin and anonymous, each with the body its route takes.
 fn matrix() -> Vec<Plan> {
-    let routes: [(Vec<Part<Slot>>, Option<J>); 11] = [
+    let saga = |action| {
+        // An order's id is no saga's: the repairs find nothing to do.
+        vec![
+            Part::Lit("api/v1/admin/sagas"),
+            Part::Slot(Slot::Order),
+            Part::Lit(action),
+        ]
+    };
+    let routes: [(Vec<Part<Slot>>, Option<J>); 14] = [
         (vec![Part::Lit("api/v1/products")], Some(valid_product(0))),
         (
             vec![Part::Lit("api/v1/products"), Part::Slot(Slot::Product)],
@@ -48,6 +56,9 @@ fn matrix() -> Vec<Plan> {
             ],
             None,
         ),
+        (vec![Part::Lit("api/v1/admin/sagas/stuck")], None),
+        (saga("resume"), None),
+        (saga("compensate"), None),
         (vec![Part::Lit("healthz")], None),
         (vec![Part::Lit("readyz")], None),
         (vec![Part::Lit("metrics")], None),
