@@ -1,6 +1,8 @@
 //! Events the broker dead-letters: after bounded attempts, at once when
 //! undecodable or called invalid, and into a dead-letter queue that stops at
-//! its limit. Apart from the delivery tests in `main.rs`.
+//! its limit. Apart from the delivery tests in `events.rs`.
+
+mod support;
 
 use std::sync::{Arc, Mutex};
 
@@ -8,9 +10,14 @@ use amqp::{
     Envelope, EventPublisher, EventSubscriber, HandlerError, MessageMeta, Topology,
     lapin::BasicProperties,
 };
+use serde::{Deserialize, Serialize};
+use support::*;
 use uuid::Uuid;
 
-use super::{OrderConfirmed, support::*};
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OrderConfirmed {
+    order_id: Uuid,
+}
 
 #[tokio::test]
 async fn an_event_whose_handler_keeps_failing_is_dead_lettered_after_bounded_attempts() {

@@ -1,9 +1,7 @@
 //! Events against the real broker: fan-out, acknowledgement, unroutable
-//! events, transient failures waited out (dead-lettering: `dead_lettering.rs`).
+//! events, transient failures waited out (dead-lettering:
+//! `events_dead_lettered.rs`).
 
-mod dead_lettering;
-// The helpers every test target here shares (tests/support/).
-#[path = "../support/mod.rs"]
 mod support;
 
 use std::{
