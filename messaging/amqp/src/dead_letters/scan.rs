@@ -17,6 +17,7 @@ use lapin::{
     Channel, Connection, Consumer,
     message::Delivery,
     options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueDeclareOptions},
+    protocol::{AMQPErrorKind, AMQPSoftError},
     types::FieldTable,
 };
 use tracing::debug;
@@ -223,13 +224,30 @@ impl Scan {
 
 /// Messages ready in `queue` (a passive declare): those held unacknowledged
 /// by a consumer are not counted.
+/// Messages ready in `queue`. A queue that does not exist holds none: it
+/// is declared with its source queue on the next (re)connection, and in a
+/// throw-away namespace (`AMQP_QUEUE_EXPIRY_MS`) an unused one expires.
 async fn ready_in(channel: &Channel, queue: &str, within: Duration) -> Result<u32, MessagingError> {
     let passive = QueueDeclareOptions {
         passive: true,
         ..QueueDeclareOptions::default()
     };
     let declare = channel.queue_declare(queue.into(), passive, FieldTable::default());
-    Ok(answered(within, "queue.declare", declare)
-        .await?
-        .message_count())
+    match answered(within, "queue.declare", declare).await {
+        Ok(declared) => Ok(declared.message_count()),
+        Err(MessagingError::Amqp(error)) if is_missing_queue(&error) => {
+            debug!(queue, "no such dead-letter queue: nothing in it");
+            Ok(0)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The broker's `NOT_FOUND` answer to a passive declare.
+fn is_missing_queue(error: &lapin::Error) -> bool {
+    matches!(
+        error.kind(),
+        lapin::ErrorKind::ProtocolError(e)
+            if matches!(e.kind(), AMQPErrorKind::Soft(AMQPSoftError::NOTFOUND))
+    )
 }
