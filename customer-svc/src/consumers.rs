@@ -39,9 +39,11 @@ pub fn spawn_order_events(broker: &Broker, pool: PgPool, prefetch: u16) -> Consu
     )
 }
 
-/// Applies one order event. A database that is briefly unavailable (or a
-/// deadlock) is a transient failure, waited out by the subscriber; another
-/// error returns the event to the queue for another try.
+/// Applies one order event. Any database failure that is not the event's
+/// own doing (`edge::database::Fault`: the database away, restarting, closed,
+/// read-only, out of connections, or something not known) is waited out by
+/// the subscriber, however long; only an event whose data the schema
+/// refuses goes back to the queue, for the delivery limit to dead-letter.
 async fn apply(
     writer: &HistoryWriter,
     event: Envelope<serde_json::Value>,
@@ -83,13 +85,16 @@ async fn apply(
             info!(%kind, %order_id, "order event of a customer no longer kept: nothing applied");
             Ok(())
         }
-        Err(BatchError::Failed(cause)) if database::is_transient(&cause) => {
+        Err(BatchError::Unavailable(cause)) => Err(HandlerError::transient(cause)),
+        Err(BatchError::Failed(cause)) if database::fault(&cause).is_waited_out() => {
             Err(HandlerError::transient(cause))
         }
         // Shutting down: the event goes back to the queue with the channel.
         Err(BatchError::Stopped) => Err(HandlerError::transient("the service is stopping")),
+        // The event's own data breaks a rule of the schema: it would fail
+        // again however long it waited, so the delivery limit dead-letters it.
         Err(BatchError::Failed(cause)) => {
-            error!(error = %cause, %message_id, "could not apply event");
+            error!(error = %cause, %message_id, "could not apply event: its data is refused");
             Err(HandlerError::internal(cause))
         }
     }

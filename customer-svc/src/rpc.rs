@@ -15,21 +15,23 @@ use tracing::{error, info};
 
 use crate::usecases::{CreditDesk, CreditError};
 
-/// A credit use case's failure as the RPC server answers it. A database
-/// that is briefly away, or a race that was lost, is transient (waited out
-/// while the caller waits); another database failure is an `unavailable`
-/// reply, its cause logged.
+/// A credit use case's failure as the RPC server answers it. Any database
+/// failure that is not the request's own doing (`edge::database::Fault`) is
+/// transient: waited out while the caller waits, then dropped unanswered
+/// (the caller has compensated). One whose data the schema refuses is an
+/// `unavailable` reply, its cause logged.
 impl From<CreditError> for HandlerError {
     fn from(error: CreditError) -> Self {
         match error {
             // Permanent, so the saga compensates.
             CreditError::ForeignCurrency { .. } => HandlerError::invalid_request(error.to_string()),
             CreditError::ShuttingDown => HandlerError::unavailable(error.to_string()),
-            CreditError::Db(cause) if database::is_transient(&cause) => {
+            CreditError::Unavailable(cause) => HandlerError::transient(cause),
+            CreditError::Db(cause) if database::fault(&cause).is_waited_out() => {
                 HandlerError::transient(cause)
             }
             CreditError::Db(cause) => {
-                error!(error = %cause, "credit operation failed");
+                error!(error = %cause, "credit operation failed: its data is refused");
                 HandlerError::unavailable("the customer service could not complete the request")
             }
         }

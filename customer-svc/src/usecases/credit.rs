@@ -32,6 +32,9 @@ pub enum CreditError {
     /// The service is shutting down and decides nothing more.
     #[error("the customer service is shutting down")]
     ShuttingDown,
+    /// The database was not there for the batch the request was written in.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -41,6 +44,7 @@ impl From<BatchError<sqlx::Error>> for CreditError {
     fn from(error: BatchError<sqlx::Error>) -> Self {
         match error {
             BatchError::Failed(cause) => Self::Db(cause),
+            BatchError::Unavailable(cause) => Self::Unavailable(cause),
             BatchError::Stopped => Self::ShuttingDown,
         }
     }

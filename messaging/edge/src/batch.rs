@@ -7,7 +7,10 @@
 //! batch instead of once per caller.
 //!
 //! A batch that fails as a whole is written again job by job, so one bad job
-//! cannot sink the others; each caller gets its own job's outcome.
+//! cannot sink the others; each caller gets its own job's outcome. A batch
+//! that fails because the store is not there (no job's doing) is not: every
+//! caller is told [`BatchError::Unavailable`] at once, instead of each job
+//! waiting in turn for a database that is down.
 
 use std::{future::Future, sync::Arc};
 
@@ -20,6 +23,11 @@ pub enum BatchError<E> {
     /// Writing the job failed.
     #[error(transparent)]
     Failed(E),
+    /// The batch failed for a reason that is no job's doing (the store is
+    /// unavailable, as [`WriteFailure::is_unavailable`] said): the job was not
+    /// written and may be submitted again later.
+    #[error("the batch could not be written: {0}")]
+    Unavailable(String),
     /// The writer stopped (the service is shutting down), or gave no outcome
     /// for the job.
     #[error("the batch writer stopped before writing the job")]
@@ -27,6 +35,19 @@ pub enum BatchError<E> {
 }
 
 type Reply<O, E> = oneshot::Sender<Result<O, BatchError<E>>>;
+
+/// What the writer needs to know of a failed write.
+pub trait WriteFailure: std::fmt::Display + Send + 'static {
+    /// True when the failure is no job's doing: the store is not there now.
+    fn is_unavailable(&self) -> bool;
+}
+
+/// A database that is not there now (`crate::database::Fault::Unavailable`).
+impl WriteFailure for sqlx::Error {
+    fn is_unavailable(&self) -> bool {
+        crate::database::fault(self) == crate::database::Fault::Unavailable
+    }
+}
 
 /// Hands jobs to a batch writer. Cheap to clone; the writer ends once every
 /// clone is dropped, after writing what it was given.
@@ -46,7 +67,7 @@ impl<J, O, E> Batcher<J, O, E>
 where
     J: Clone + Send + 'static,
     O: Send + 'static,
-    E: std::fmt::Display + Send + 'static,
+    E: WriteFailure,
 {
     /// Starts a writer that calls `write` with up to `max_batch` jobs at a
     /// time. `write` returns one outcome per job, in the order given; `name`
@@ -81,7 +102,7 @@ async fn run<J, O, E, F, Fut>(
     mut queue: mpsc::Receiver<(J, Reply<O, E>)>,
 ) where
     J: Clone,
-    E: std::fmt::Display,
+    E: WriteFailure,
     F: Fn(Vec<J>) -> Fut,
     Fut: Future<Output = Result<Vec<O>, E>>,
 {
@@ -92,11 +113,21 @@ async fn run<J, O, E, F, Fut>(
         let size = jobs.len();
         match write(jobs.clone()).await {
             Ok(outcomes) => answer(replies, outcomes),
+            Err(error) if error.is_unavailable() => {
+                warn!(writer = name, %error, jobs = size, "batch not written: the store is unavailable");
+                let cause = error.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(BatchError::Unavailable(cause.clone())));
+                }
+            }
             Err(error) if size > 1 => {
                 warn!(writer = name, %error, jobs = size, "batch failed: writing its jobs one by one");
                 for (job, reply) in jobs.into_iter().zip(replies) {
                     let outcome = match write(vec![job]).await {
                         Ok(outcomes) => outcomes.into_iter().next().ok_or(BatchError::Stopped),
+                        Err(error) if error.is_unavailable() => {
+                            Err(BatchError::Unavailable(error.to_string()))
+                        }
                         Err(error) => Err(BatchError::Failed(error)),
                     };
                     let _ = reply.send(outcome);
@@ -161,6 +192,35 @@ mod tests {
                 (n, other) => panic!("job {n}: {other:?}"),
             }
         }
+    }
+
+    /// A test store's failure: unavailable when it says so.
+    impl WriteFailure for String {
+        fn is_unavailable(&self) -> bool {
+            self.starts_with("unavailable")
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_store_fails_every_job_at_once_without_writing_them_one_by_one() {
+        let writes = Arc::new(Mutex::new(0));
+        let counted = writes.clone();
+        let batcher: Batcher<u32, u32, String> = Batcher::spawn("test", 8, move |jobs| {
+            *counted.lock().unwrap() += 1;
+            async move { Err(format!("unavailable: {} jobs", jobs.len())) }
+        });
+        let outcomes = futures_util::future::join_all((0..6).map(|n| batcher.submit(n))).await;
+        for outcome in outcomes {
+            assert!(
+                matches!(&outcome, Err(BatchError::Unavailable(cause)) if cause.starts_with("unavailable")),
+                "{outcome:?}"
+            );
+        }
+        let writes = *writes.lock().unwrap();
+        assert!(
+            writes < 6,
+            "{writes} writes: each failed batch was written once"
+        );
     }
 
     #[tokio::test]

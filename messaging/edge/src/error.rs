@@ -14,6 +14,12 @@ use warp::{
     reply::Response,
 };
 
+/// The message of the 503 while the service's database is not there.
+pub const DATABASE_UNAVAILABLE: &str = "the database is unavailable; try again shortly";
+/// What a 503's `Retry-After` says, in seconds: soon enough that a client
+/// that honours it barely notices a brief outage.
+pub const RETRY_UNAVAILABLE_AFTER_SECONDS: u64 = 2;
+
 /// The message of the 404 for a path no route serves.
 pub const NO_SUCH_ENDPOINT: &str = "no such endpoint";
 const METHOD_NOT_ALLOWED: &str = "this method is not allowed here";
@@ -66,7 +72,8 @@ pub enum ApiError {
         /// When the next request will be accepted.
         retry_after: std::time::Duration,
     },
-    /// 503: a dependency is down.
+    /// 503 with `Retry-After`: something it needs (its database, the broker)
+    /// is briefly unavailable.
     Unavailable(String),
     /// 500: our fault; the cause is logged.
     Internal(String),
@@ -197,24 +204,35 @@ impl ApiError {
                 header::HeaderValue::from_static("Bearer"),
             );
         }
-        if let ApiError::RateLimited { retry_after } = self {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                header::HeaderValue::from(retry_after.as_secs().max(1)),
-            );
+        let retry_after = match self {
+            ApiError::RateLimited { retry_after } => Some(retry_after.as_secs().max(1)),
+            ApiError::Unavailable(_) => Some(RETRY_UNAVAILABLE_AFTER_SECONDS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
         response
     }
 }
 
+/// A database that is not there now (`crate::database::Fault::Unavailable`:
+/// unreachable, restarting, closed for maintenance, out of connections,
+/// read-only after a failover) is a 503 with `Retry-After`; anything else
+/// that reaches here is a 500 whose cause is logged (the violations a use
+/// case expects are its 4xx answers before they get here).
 impl From<sqlx::Error> for ApiError {
     fn from(cause: sqlx::Error) -> Self {
-        match cause {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
+        match crate::database::fault(&cause) {
+            crate::database::Fault::Unavailable => {
                 warn!(%cause, "database unavailable");
-                ApiError::Unavailable("the database is unavailable; try again shortly".into())
+                ApiError::Unavailable(DATABASE_UNAVAILABLE.into())
             }
-            other => ApiError::internal(other),
+            crate::database::Fault::Input | crate::database::Fault::Unknown => {
+                ApiError::internal(cause)
+            }
         }
     }
 }

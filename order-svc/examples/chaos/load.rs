@@ -2,7 +2,9 @@
 //! as a careful client does: a checkout that fails on the way (no answer, a
 //! 5xx, a 429) is sent again with the same `Idempotency-Key` until it is
 //! answered; one confirmed order in five is cancelled (again until answered).
-//! What each was told is kept, so that the tally can hold the system to it.
+//! What each was told is kept, so that the tally can hold the system to it,
+//! and so is every 5xx other than a 503: a service's own fault, which no
+//! fault of its infrastructure excuses.
 
 use std::{collections::HashMap, time::Duration};
 
@@ -46,6 +48,10 @@ pub struct Outcomes {
     pub unanswered: u64,
     /// Answers that were neither an order nor a retryable failure.
     pub refused: Vec<String>,
+    /// 5xx answers other than 503 (sent again, but the service's own fault).
+    pub server_errors: u64,
+    /// 503 answers: something the service needs was briefly unavailable.
+    pub unavailable: u64,
     pub told: HashMap<Uuid, Told>,
 }
 
@@ -54,6 +60,8 @@ impl Outcomes {
         self.checkouts += other.checkouts;
         self.unanswered += other.unanswered;
         self.refused.extend(other.refused);
+        self.server_errors += other.server_errors;
+        self.unavailable += other.unavailable;
         self.told.extend(other.told);
     }
 }
@@ -83,7 +91,7 @@ async fn shopper(shop: Shop, client: u64, stop: CancellationToken) -> Outcomes {
         outcomes.checkouts += 1;
         let key = Uuid::new_v4().to_string();
         let url = format!("{}/api/v1/orders", shop.order_url);
-        let answer = until_answered(|| {
+        let answer = until_answered(&mut outcomes, || {
             shop.http
                 .post(&url)
                 .header("idempotency-key", &key)
@@ -120,7 +128,11 @@ async fn shopper(shop: Shop, client: u64, stop: CancellationToken) -> Outcomes {
                 continue;
             };
             let cancel = format!("{}/api/v1/orders/{id}/cancel", shop.order_url);
-            match until_answered(|| shop.http.post(&cancel).bearer_auth(&token)).await {
+            match until_answered(&mut outcomes, || {
+                shop.http.post(&cancel).bearer_auth(&token)
+            })
+            .await
+            {
                 Some((200, order)) if order["status"] == "cancelled" => {
                     outcomes.told.insert(id, Told::Cancelled);
                 }
@@ -136,7 +148,11 @@ async fn shopper(shop: Shop, client: u64, stop: CancellationToken) -> Outcomes {
 
 /// Sends the request until it gets an answer that is not a failure on the
 /// way (5xx, 429, or no answer at all); `None` when none came in time.
-async fn until_answered(request: impl Fn() -> reqwest::RequestBuilder) -> Option<(u16, Value)> {
+/// The 5xx answers are counted in `outcomes`.
+async fn until_answered(
+    outcomes: &mut Outcomes,
+    request: impl Fn() -> reqwest::RequestBuilder,
+) -> Option<(u16, Value)> {
     let deadline = Instant::now() + ANSWER_WITHIN;
     while Instant::now() < deadline {
         if let Ok(response) = request().timeout(Duration::from_secs(30)).send().await {
@@ -144,6 +160,15 @@ async fn until_answered(request: impl Fn() -> reqwest::RequestBuilder) -> Option
             if status < 500 && status != 429 {
                 let body = response.json().await.unwrap_or(Value::Null);
                 return Some((status, body));
+            }
+            if status == 503 {
+                outcomes.unavailable += 1;
+            } else if status >= 500 {
+                outcomes.server_errors += 1;
+                let body = response.text().await.unwrap_or_default();
+                if outcomes.server_errors <= 3 {
+                    outcomes.refused.push(format!("answered {status}: {body}"));
+                }
             }
         }
         tokio::time::sleep(RETRY_PAUSE).await;

@@ -4,13 +4,19 @@
 //! of its own (never the developer's broker); then waits for the system to
 //! settle, runs the invariant checker (`order_svc::consistency`) and prints a
 //! table: per scenario, checkouts run, confirmed, lost, oversold, double
-//! counted, credit off. Exits 1 when any of those last four is not zero.
+//! counted, credit off, checkouts answered 500, dead letters. Exits 1 when
+//! any of those is not zero. The scenarios in which PostgreSQL itself
+//! refuses a service (closed, restarted, exhausted, read-only) put that
+//! service's database on a server of the suite's own.
 //!
 //! Settings (environment, as `scripts/chaos.sh` passes them):
 //! - `CHAOS_BIN`: the folder holding the `order-svc` and `customer-svc`
 //!   binaries;
 //! - `CHAOS_WORK`: a folder for the nodes' data and every process's log;
 //! - `CHAOS_POSTGRES_URL`: a server URL whose user may create databases;
+//! - `CHAOS_PG_BIN`: the folder of PostgreSQL's `initdb` and `pg_ctl`, for
+//!   the server of the suite's own that the refusal scenarios restart and
+//!   exhaust (`instance`);
 //! - `RABBITMQ_SBIN`: the folder of `rabbitmq-server` and `rabbitmqctl`
 //!   (the real scripts, not Debian's wrapper that runs them as `rabbitmq`);
 //! - `CHAOS_SCENARIOS`: names to run (default: all, in the order below);
@@ -19,7 +25,9 @@
 //!   makes, so that the script can clean up after it (default: the pid).
 
 mod cluster;
+mod database;
 mod duplicator;
+mod instance;
 mod load;
 mod scenario;
 mod system;
@@ -30,12 +38,19 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
 
-use crate::{cluster::Cluster, scenario::Scenario, system::System, tally::Row};
+use crate::{
+    cluster::Cluster,
+    database::Server,
+    instance::Instance,
+    scenario::{Scenario, Side},
+    system::{Placement, System},
+    tally::Row,
+};
 
 /// Load before the fault, so that it strikes sagas in flight.
 const LOAD_BEFORE_FAULT: Duration = Duration::from_secs(4);
 /// Load after the fault healed, so that recovery happens under load too.
-const LOAD_AFTER_FAULT: Duration = Duration::from_secs(4);
+pub const LOAD_AFTER_FAULT: Duration = Duration::from_secs(4);
 
 /// Where the suite runs.
 pub struct Settings {
@@ -43,6 +58,7 @@ pub struct Settings {
     bin: PathBuf,
     work: PathBuf,
     postgres_url: String,
+    postgres_bin: PathBuf,
     rabbitmq_sbin: PathBuf,
     scenarios: Vec<Scenario>,
     clients: usize,
@@ -75,6 +91,7 @@ impl Settings {
             bin: var("CHAOS_BIN")?.into(),
             work: var("CHAOS_WORK")?.into(),
             postgres_url: var("CHAOS_POSTGRES_URL")?,
+            postgres_bin: var("CHAOS_PG_BIN")?.into(),
             rabbitmq_sbin: var("RABBITMQ_SBIN")?.into(),
             scenarios,
             clients,
@@ -103,10 +120,15 @@ async fn run() -> anyhow::Result<bool> {
     ));
     let mut cluster =
         Cluster::start(&settings.rabbitmq_sbin, &settings.work, &settings.run).await?;
+    let mut instance = None;
     let mut rows = Vec::new();
     for scenario in &settings.scenarios {
+        if scenario.refuses().is_some() && instance.is_none() {
+            say("starting a PostgreSQL server of the suite's own");
+            instance = Some(Instance::start(&settings.postgres_bin, &settings.run).await?);
+        }
         say(&format!("scenario: {}", scenario.describe()));
-        let row = run_scenario(*scenario, &settings, &mut cluster)
+        let row = run_scenario(*scenario, &settings, &mut cluster, instance.as_ref())
             .await
             .with_context(|| format!("scenario {}", scenario.name()))?;
         println!("{}", Row::HEADER);
@@ -117,6 +139,9 @@ async fn run() -> anyhow::Result<bool> {
         rows.push(row);
     }
     cluster.stop().await;
+    if let Some(instance) = instance {
+        instance.destroy().await;
+    }
 
     println!();
     println!(
@@ -143,6 +168,7 @@ async fn run_scenario(
     scenario: Scenario,
     settings: &Settings,
     cluster: &mut Cluster,
+    instance: Option<&Instance>,
 ) -> anyhow::Result<Row> {
     if scenario.needs_cluster() {
         say("growing the suite's broker to a three-node cluster");
@@ -151,12 +177,21 @@ async fn run_scenario(
     if !cluster.first_is_running() {
         bail!("the suite's first broker node is down; {scenario:?} needs it");
     }
-    let mut system = System::start(settings, scenario.name(), cluster).await?;
+    let machines = Server::at(&settings.postgres_url);
+    let own = |side| match (scenario.refuses(), instance) {
+        (Some(refused), Some(instance)) if refused == side => instance.server(),
+        _ => machines.clone(),
+    };
+    let placement = Placement {
+        orders: own(Side::Orders),
+        customers: own(Side::Customers),
+    };
+    let mut system = System::start(settings, scenario.name(), cluster, &placement).await?;
     let result = async {
         let stop = CancellationToken::new();
         let load = tokio::spawn(load::run(system.shop(), settings.clients, stop.clone()));
         tokio::time::sleep(LOAD_BEFORE_FAULT).await;
-        let note = scenario.strike(&mut system, cluster).await?;
+        let note = scenario.strike(&mut system, cluster, instance).await?;
         tokio::time::sleep(LOAD_AFTER_FAULT).await;
         stop.cancel();
         let outcomes = load.await??;

@@ -2,9 +2,29 @@
 
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 
-use crate::{cluster::Cluster, duplicator::Duplicator, system::System};
+use crate::{cluster::Cluster, duplicator::Duplicator, instance::Instance, system::System};
+
+/// Which service's database a fault refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Orders,
+    Customers,
+}
+
+/// How PostgreSQL itself says no to a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Closed for maintenance: `ALLOW_CONNECTIONS false`, sessions terminated.
+    Closed,
+    /// The server restarted: `pg_ctl stop -m fast`, a few seconds, `start`.
+    Restarted,
+    /// Another client holds every connection slot.
+    Exhausted,
+    /// Read-only, as a standby after a failover, then writable again.
+    ReadOnly,
+}
 
 /// One fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,14 +38,24 @@ pub enum Scenario {
     CustomerServiceFrozen,
     MessagesDelivered2x,
     ClusterNodeKilled,
+    /// PostgreSQL itself refusing a service's database.
+    Refused(Side, Refusal),
 }
 
 impl Scenario {
     /// Every scenario, in the order the suite runs them (the cluster last: it
     /// leaves the first node dead).
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 17] = [
         Self::CustomerDatabaseDown,
         Self::OrderDatabaseDown,
+        Self::Refused(Side::Customers, Refusal::Closed),
+        Self::Refused(Side::Orders, Refusal::Closed),
+        Self::Refused(Side::Customers, Refusal::Restarted),
+        Self::Refused(Side::Orders, Refusal::Restarted),
+        Self::Refused(Side::Customers, Refusal::Exhausted),
+        Self::Refused(Side::Orders, Refusal::Exhausted),
+        Self::Refused(Side::Customers, Refusal::ReadOnly),
+        Self::Refused(Side::Orders, Refusal::ReadOnly),
         Self::BrokerRestarted,
         Self::BrokerConnectionsCut,
         Self::CustomerServiceKilled,
@@ -46,6 +76,24 @@ impl Scenario {
             Self::CustomerServiceFrozen => "customer-svc-frozen",
             Self::MessagesDelivered2x => "delivered-twice",
             Self::ClusterNodeKilled => "cluster-node-killed",
+            Self::Refused(side, refusal) => match (side, refusal) {
+                (Side::Customers, Refusal::Closed) => "customer-db-closed",
+                (Side::Orders, Refusal::Closed) => "order-db-closed",
+                (Side::Customers, Refusal::Restarted) => "customer-db-restarted",
+                (Side::Orders, Refusal::Restarted) => "order-db-restarted",
+                (Side::Customers, Refusal::Exhausted) => "customer-db-exhausted",
+                (Side::Orders, Refusal::Exhausted) => "order-db-exhausted",
+                (Side::Customers, Refusal::ReadOnly) => "customer-db-read-only",
+                (Side::Orders, Refusal::ReadOnly) => "order-db-read-only",
+            },
+        }
+    }
+
+    /// The database a scenario refuses lives on the suite's own server.
+    pub fn refuses(self) -> Option<Side> {
+        match self {
+            Self::Refused(side, _) => Some(side),
+            _ => None,
         }
     }
 
@@ -74,6 +122,30 @@ impl Scenario {
             Self::ClusterNodeKilled => {
                 "three-node RabbitMQ cluster; the node both services use is killed (SIGKILL)"
             }
+            Self::Refused(side, refusal) => {
+                let whose = match side {
+                    Side::Customers => "customer-svc's database",
+                    Side::Orders => "order-svc's database",
+                };
+                let what = match (side, refusal) {
+                    (Side::Customers, Refusal::Closed) => {
+                        "closed for maintenance for 20 s (ALLOW_CONNECTIONS false, sessions terminated)"
+                    }
+                    (Side::Orders, Refusal::Closed) => {
+                        "closed for maintenance for 10 s (ALLOW_CONNECTIONS false, sessions terminated)"
+                    }
+                    (_, Refusal::Restarted) => {
+                        "restarted with its server (pg_ctl stop -m fast, 5 s, start)"
+                    }
+                    (_, Refusal::Exhausted) => {
+                        "every connection slot held by another client for 15 s, sessions terminated"
+                    }
+                    (_, Refusal::ReadOnly) => {
+                        "read-only for 10 s as after a failover (default_transaction_read_only, sessions terminated)"
+                    }
+                };
+                return format!("{}: {whose} {what}", self.name());
+            }
         };
         format!("{}: {what}", self.name())
     }
@@ -87,6 +159,7 @@ impl Scenario {
         self,
         system: &mut System,
         cluster: &mut Cluster,
+        instance: Option<&Instance>,
     ) -> anyhow::Result<String> {
         let pause = tokio::time::sleep;
         Ok(match self {
@@ -141,6 +214,39 @@ impl Scenario {
             Self::ClusterNodeKilled => {
                 cluster.kill(0).await?;
                 "node 1 of 3 SIGKILLed".to_owned()
+            }
+            Self::Refused(side, refusal) => {
+                let database = match side {
+                    Side::Orders => &system.orders_db,
+                    Side::Customers => &system.customers_db,
+                };
+                match refusal {
+                    Refusal::Closed => {
+                        let seconds = if side == Side::Customers { 20 } else { 10 };
+                        let cut = database.close().await?;
+                        pause(Duration::from_secs(seconds)).await;
+                        database.reopen().await?;
+                        format!("closed {seconds} s, {cut} sessions terminated")
+                    }
+                    Refusal::Restarted => {
+                        let instance = instance.context("no PostgreSQL server of the suite's")?;
+                        instance.restart(Duration::from_secs(5)).await?;
+                        "stop -m fast, 5 s, start".to_owned()
+                    }
+                    Refusal::Exhausted => {
+                        let instance = instance.context("no PostgreSQL server of the suite's")?;
+                        let held = instance
+                            .exhaust(&database.name, Duration::from_secs(15))
+                            .await?;
+                        format!("{held} slots held 15 s")
+                    }
+                    Refusal::ReadOnly => {
+                        let cut = database.make_read_only().await?;
+                        pause(Duration::from_secs(10)).await;
+                        let again = database.make_writable().await?;
+                        format!("read-only 10 s, {cut} + {again} sessions terminated")
+                    }
+                }
             }
         })
     }

@@ -13,7 +13,12 @@ use testkit::proxy::TcpProxy;
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 
-use crate::{Settings, cluster::Cluster, load::Shop};
+use crate::{
+    Settings,
+    cluster::Cluster,
+    database::{Server, ServiceDatabase},
+    load::Shop,
+};
 
 /// The admin token both services are started with.
 pub const ADMIN_TOKEN: &str = "chaos-admin-token";
@@ -36,14 +41,21 @@ pub struct System {
     pub customer_database: TcpProxy,
     pub order_broker: TcpProxy,
     pub customer_broker: TcpProxy,
+    /// Each service's database, to refuse it the ways an administrator does.
+    pub orders_db: ServiceDatabase,
+    pub customers_db: ServiceDatabase,
     /// Direct pools (not through the proxies), for the checker.
     pub orders: PgPool,
     pub customers: PgPool,
     pub initial_stock: HashMap<Uuid, i64>,
     products: Vec<Uuid>,
     http: reqwest::Client,
-    admin: PgPool,
-    databases: [String; 2],
+}
+
+/// Where each service's database lives.
+pub struct Placement {
+    pub orders: Server,
+    pub customers: Server,
 }
 
 impl System {
@@ -52,28 +64,15 @@ impl System {
         settings: &Settings,
         scenario: &str,
         cluster: &Cluster,
+        placement: &Placement,
     ) -> anyhow::Result<Self> {
-        let admin = PgPool::connect(&format!("{}/postgres", settings.postgres_url)).await?;
         let run = format!("chaos_{}_{}", settings.run, scenario.replace('-', "_"));
-        let databases = [format!("{run}_orders"), format!("{run}_customers")];
-        for database in &databases {
-            drop_database(&admin, database).await?;
-            // The name is the suite's own: run id and scenario name.
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "CREATE DATABASE \"{database}\""
-            )))
-            .execute(&admin)
-            .await?;
-        }
-        let postgres = settings
-            .postgres_url
-            .split_once("://")
-            .map_or("127.0.0.1:5432", |(_, rest)| {
-                rest.rsplit('@').next().unwrap_or(rest)
-            })
-            .to_owned();
-        let order_database = TcpProxy::start(postgres.clone()).await;
-        let customer_database = TcpProxy::start(postgres).await;
+        let orders_db =
+            ServiceDatabase::create(&placement.orders, &format!("{run}_orders")).await?;
+        let customers_db =
+            ServiceDatabase::create(&placement.customers, &format!("{run}_customers")).await?;
+        let order_database = TcpProxy::start(placement.orders.address.clone()).await;
+        let customer_database = TcpProxy::start(placement.customers.address.clone()).await;
         let first_node = cluster.url(0);
         let first_host = first_node
             .rsplit('@')
@@ -90,14 +89,13 @@ impl System {
             urls.extend((1..cluster.len()).map(|index| cluster.url(index)));
             urls.join(",")
         };
-        let user = settings
-            .postgres_url
-            .split_once("://")
-            .and_then(|(_, rest)| rest.split_once('@'))
-            .map_or("postgres", |(user, _)| user)
-            .to_owned();
-        let database_url = |proxy: &TcpProxy, database: &str| {
-            format!("postgres://{user}@127.0.0.1:{}/{database}", proxy.port())
+        let database_url = |proxy: &TcpProxy, database: &ServiceDatabase| {
+            format!(
+                "postgres://{}@127.0.0.1:{}/{}",
+                database.server.service_user,
+                proxy.port(),
+                database.name
+            )
         };
         let logs = settings.work.join(&run);
         std::fs::create_dir_all(&logs)?;
@@ -115,7 +113,7 @@ impl System {
             ("AMQP_URL".to_owned(), broker_urls(&customer_broker)),
             (
                 "DATABASE_URL".to_owned(),
-                database_url(&customer_database, &databases[1]),
+                database_url(&customer_database, &customers_db),
             ),
             ("DEFAULT_CREDIT_LIMIT".to_owned(), "250.00".to_owned()),
         ]);
@@ -132,7 +130,7 @@ impl System {
             ("AMQP_URL".to_owned(), broker_urls(&order_broker)),
             (
                 "DATABASE_URL".to_owned(),
-                database_url(&order_database, &databases[0]),
+                database_url(&order_database, &orders_db),
             ),
             (
                 "CHECKOUT_RATE_PER_MINUTE".to_owned(),
@@ -155,10 +153,11 @@ impl System {
         customer.start().await?;
         order.start().await?;
 
-        let server = &settings.postgres_url;
         let mut system = Self {
-            orders: PgPool::connect(&format!("{server}/{}", databases[0])).await?,
-            customers: PgPool::connect(&format!("{server}/{}", databases[1])).await?,
+            orders: orders_db.direct_pool().await?,
+            customers: customers_db.direct_pool().await?,
+            orders_db,
+            customers_db,
             order,
             customer,
             order_database,
@@ -168,8 +167,6 @@ impl System {
             initial_stock: HashMap::new(),
             products: Vec::new(),
             http: reqwest::Client::new(),
-            admin,
-            databases,
         };
         for (sku, price, stock) in PRODUCTS {
             let id = system.create_product(sku, price, stock).await?;
@@ -211,22 +208,58 @@ impl System {
         }
     }
 
+    /// What customer-svc's dead-letter queues hold: per queue, how many
+    /// and why (`GET /api/v1/admin/dead-letters`).
+    pub async fn dead_letters(&self) -> anyhow::Result<Vec<(String, u64, Vec<String>)>> {
+        let response = self
+            .http
+            .get(format!(
+                "{}/api/v1/admin/dead-letters?per_page=100",
+                self.customer.url
+            ))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await?;
+        let status = response.status();
+        let listed: Value = response.json().await?;
+        if !status.is_success() {
+            bail!("listing dead letters: {status} {listed}");
+        }
+        let queues = listed["queues"].as_array().context("no queues listed")?;
+        Ok(queues
+            .iter()
+            .map(|queue| {
+                let reasons = queue["items"]
+                    .as_array()
+                    .map(|items| {
+                        items
+                            .iter()
+                            .map(|item| item["reason"].as_str().unwrap_or("?").to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (
+                    queue["dead_letter_queue"]
+                        .as_str()
+                        .unwrap_or("?")
+                        .to_owned(),
+                    queue["depth"].as_u64().unwrap_or(0),
+                    reasons,
+                )
+            })
+            .collect())
+    }
+
     /// Stops both services and drops the databases.
     pub async fn stop(mut self) {
         self.order.stop().await;
         self.customer.stop().await;
         self.orders.close().await;
         self.customers.close().await;
-        for database in &self.databases {
-            let _ = drop_database(&self.admin, database).await;
+        for database in [&self.orders_db, &self.customers_db] {
+            let _ = database.drop_it().await;
         }
     }
-}
-
-async fn drop_database(admin: &PgPool, database: &str) -> sqlx::Result<()> {
-    let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
-    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(admin).await?;
-    Ok(())
 }
 
 /// A service process that can be killed, frozen and started again on the

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::{
+    LOAD_AFTER_FAULT,
     load::{Outcomes, Told},
     system::System,
 };
@@ -16,6 +17,9 @@ use crate::{
 /// How long the system may take to settle once the load stopped: sagas
 /// waiting out their lease after a crash, events waiting for the broker.
 const SETTLE_WITHIN: Duration = Duration::from_secs(180);
+/// Every saga ends within this of the fault's end (the load goes on for
+/// `LOAD_AFTER_FAULT` after it, then the system settles).
+const ENDED_WITHIN: Duration = Duration::from_secs(60);
 
 /// One line of the table.
 pub struct Row {
@@ -33,13 +37,19 @@ pub struct Row {
     oversold: usize,
     double_counted: usize,
     credit_off: usize,
+    /// Answers 5xx other than 503.
+    server_errors: u64,
+    /// 503 answers (retried by the shoppers; not a harm).
+    unavailable: u64,
+    /// Messages in customer-svc's dead-letter queues afterwards.
+    dead_letters: u64,
     /// What is off, one sentence each.
     pub problems: Vec<String>,
 }
 
 impl Row {
-    pub const HEADER: &str = "| scenario | fault | checkouts | confirmed / rejected / cancelled | rejected because | settled in s | unanswered | lost | oversold | double counted | credit off |";
-    pub const RULE: &str = "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|";
+    pub const HEADER: &str = "| scenario | fault | checkouts | confirmed / rejected / cancelled | rejected because | 503s | settled in s | unanswered | lost | oversold | double counted | credit off | 500s | dead letters |";
+    pub const RULE: &str = "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
 
     /// Nothing lost, oversold, double counted, off, or left unanswered.
     pub fn is_clean(&self) -> bool {
@@ -48,6 +58,8 @@ impl Row {
             && self.oversold == 0
             && self.double_counted == 0
             && self.credit_off == 0
+            && self.server_errors == 0
+            && self.dead_letters == 0
             && self.problems.is_empty()
     }
 }
@@ -56,7 +68,7 @@ impl fmt::Display for Row {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "| {} | {} | {} | {} / {} / {} | {} | {:.1} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} / {} / {} | {} | {} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
             self.scenario,
             self.note,
             self.checkouts,
@@ -68,12 +80,15 @@ impl fmt::Display for Row {
                 .map(|(reason, count)| format!("{reason} {count}"))
                 .collect::<Vec<_>>()
                 .join(", "),
+            self.unavailable,
             self.settle_seconds,
             self.unanswered,
             self.lost,
             self.oversold,
             self.double_counted,
-            self.credit_off
+            self.credit_off,
+            self.server_errors,
+            self.dead_letters
         )
     }
 }
@@ -134,6 +149,20 @@ pub async fn settle_and_count(
         }
     }
     problems.extend(outcomes.refused.iter().cloned());
+    if started.elapsed() + LOAD_AFTER_FAULT > ENDED_WITHIN {
+        problems.push(format!(
+            "sagas ended {:.0} s after the fault healed; they must within {} s",
+            (started.elapsed() + LOAD_AFTER_FAULT).as_secs_f64(),
+            ENDED_WITHIN.as_secs()
+        ));
+    }
+    let mut dead_letters = 0;
+    for (queue, depth, reasons) in system.dead_letters().await? {
+        if depth > 0 {
+            dead_letters += depth;
+            problems.push(format!("{depth} dead letter(s) in {queue}: {reasons:?}"));
+        }
+    }
     let count = |status: &str| statuses.values().filter(|s| *s == status).count() as u64;
     Ok(Row {
         scenario,
@@ -149,6 +178,9 @@ pub async fn settle_and_count(
         oversold: report.count(Harm::Oversold),
         double_counted: report.count(Harm::DoubleCounted),
         credit_off: report.count(Harm::CreditOff),
+        server_errors: outcomes.server_errors,
+        unavailable: outcomes.unavailable,
+        dead_letters,
         problems,
     })
 }

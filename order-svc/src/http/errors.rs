@@ -29,6 +29,10 @@ impl From<CheckoutError> for ApiError {
             CheckoutError::Vanished(_) => ApiError::internal("recorded order vanished"),
             CheckoutError::Token(refused) => ApiError::internal(refused),
             CheckoutError::Stopped => ApiError::internal("the service is shutting down"),
+            CheckoutError::Unavailable(cause) => {
+                tracing::warn!(%cause, "checkout not recorded: the database is unavailable");
+                ApiError::Unavailable(edge::error::DATABASE_UNAVAILABLE.into())
+            }
             CheckoutError::Db(cause) => ApiError::from(cause),
         }
     }

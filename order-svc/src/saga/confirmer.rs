@@ -38,6 +38,9 @@ impl Confirmer {
         match self.batcher.submit(verified).await {
             Ok(confirmation) => Ok(confirmation),
             Err(BatchError::Failed(error)) => Err(error.into()),
+            Err(BatchError::Unavailable(cause)) => Err(anyhow::anyhow!(
+                "the confirmation was not written, the database is unavailable: {cause}"
+            )),
             Err(BatchError::Stopped) => Err(anyhow::anyhow!("the confirmation writer has stopped")),
         }
     }

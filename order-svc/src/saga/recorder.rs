@@ -45,6 +45,9 @@ pub enum RecordError {
     /// The lines could not be priced (unknown products, for example).
     #[error(transparent)]
     Unpriceable(PricingError),
+    /// The database was not there for the batch: nothing was recorded.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -102,6 +105,7 @@ impl Recorder {
                 }
             }
             Err(BatchError::Failed(error)) => Err(RecordError::Db(error)),
+            Err(BatchError::Unavailable(cause)) => Err(RecordError::Unavailable(cause)),
             Err(BatchError::Stopped) => Err(RecordError::Stopped),
         }
     }

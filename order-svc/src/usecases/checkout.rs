@@ -10,7 +10,10 @@ use tokio::{sync::watch, time::Instant};
 use uuid::Uuid;
 
 use contract::VerifyOrCreateRequest;
-use edge::tokens::{AccessTokens, Refused};
+use edge::{
+    database::Fault,
+    tokens::{AccessTokens, Refused},
+};
 
 use crate::{
     db::orders::{self, KeyReused, NewCheckout, OrderRecord},
@@ -24,6 +27,10 @@ use crate::{
 /// How often a waiting checkout looks at its order when no signal arrives
 /// (its saga may be driven by another instance).
 const WAIT_POLL: Duration = Duration::from_millis(250);
+/// First pause before recording again while the database is not there;
+/// doubling to [`UNAVAILABLE_LONGEST_PAUSE`].
+const UNAVAILABLE_FIRST_PAUSE: Duration = Duration::from_millis(100);
+const UNAVAILABLE_LONGEST_PAUSE: Duration = Duration::from_secs(1);
 
 /// Places checkouts. Cheap to clone.
 #[derive(Clone)]
@@ -63,6 +70,10 @@ pub enum CheckoutError {
     /// The service is shutting down.
     #[error("the checkout writer has stopped")]
     Stopped,
+    /// The database was not there for the whole of the checkout's wait:
+    /// nothing was recorded; the same request may be sent again.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -74,6 +85,7 @@ impl From<RecordError> for CheckoutError {
             RecordError::KeyReused(reused) => Self::KeyReused(reused),
             RecordError::Unpriceable(refusal) => Self::Unpriceable(refusal),
             RecordError::Db(cause) => Self::Db(cause),
+            RecordError::Unavailable(cause) => Self::Unavailable(cause),
             RecordError::Stopped => Self::Stopped,
         }
     }
@@ -108,9 +120,13 @@ impl Checkout {
         request_id: String,
     ) -> Result<Placed, CheckoutError> {
         let started = Instant::now();
-        let (order_id, signal, recorded_before) =
-            self.record_and_start(request, key, request_id).await?;
-        let (ended, signalled) = self.wait_for_end(order_id, signal, recorded_before).await?;
+        let deadline = started + self.wait;
+        let (order_id, signal, recorded_before) = self
+            .record_and_start(request, key, request_id, deadline)
+            .await?;
+        let (ended, signalled) = self
+            .wait_for_end(order_id, signal, recorded_before, deadline)
+            .await?;
         let order = match signalled {
             // The transaction that ended the saga read the order: no second read.
             Some(record) => Arc::unwrap_or_clone(record),
@@ -131,11 +147,13 @@ impl Checkout {
     /// or finds the order `key` recorded before for the same request. The
     /// order, a receiver of its end (subscribed before its saga started, so
     /// that the end cannot be missed), and whether it was recorded before.
+    /// A database that is not there is waited for until `deadline`.
     async fn record_and_start(
         &self,
         request: CheckoutRequest,
         key: Option<IdempotencyKey>,
         request_id: String,
+        deadline: Instant,
     ) -> Result<(Uuid, watch::Receiver<Signal>, bool), CheckoutError> {
         let order_id = Uuid::now_v7();
         let saga_id = Uuid::now_v7();
@@ -156,27 +174,63 @@ impl Checkout {
             request.customer_id,
         );
         let waiters = self.coordinator.waiters();
-        Ok(
-            match self.coordinator.recorder().record(new, request).await? {
-                Recorded::New(saga, priced) => {
-                    let signal = waiters.subscribe(order_id);
-                    let verification = VerifyOrCreateRequest {
-                        saga_id,
-                        email,
-                        name,
-                        amount: priced.total,
-                        currency: priced.currency,
-                        customer_id,
-                    };
-                    self.coordinator.drive_recorded(saga, verification);
-                    (order_id, signal, false)
-                }
-                Recorded::Existing(existing) => (existing, waiters.subscribe(existing), true),
-            },
-        )
+        Ok(match self.record_patiently(new, request, deadline).await? {
+            Recorded::New(saga, priced) => {
+                let signal = waiters.subscribe(order_id);
+                let verification = VerifyOrCreateRequest {
+                    saga_id,
+                    email,
+                    name,
+                    amount: priced.total,
+                    currency: priced.currency,
+                    customer_id,
+                };
+                self.coordinator.drive_recorded(saga, verification);
+                (order_id, signal, false)
+            }
+            Recorded::Existing(existing) => (existing, waiters.subscribe(existing), true),
+        })
     }
 
-    /// Waits until the order's checkout has ended, at most `self.wait`; true
+    /// Records the checkout, trying again while the database is not there
+    /// (nothing was recorded then) until `deadline`; past it, the checkout
+    /// is answered 503 and its client may send it again. A try after one
+    /// whose commit was lost on the way may find its own order recorded.
+    async fn record_patiently(
+        &self,
+        new: NewCheckout,
+        request: CheckoutRequest,
+        deadline: Instant,
+    ) -> Result<Recorded, RecordError> {
+        let recorder = self.coordinator.recorder();
+        let mut pause = UNAVAILABLE_FIRST_PAUSE;
+        let mut tried_before = false;
+        loop {
+            let unavailable = match recorder.record(new.clone(), request.clone()).await {
+                Err(RecordError::Unavailable(cause)) => RecordError::Unavailable(cause),
+                Err(RecordError::Db(error))
+                    if edge::database::fault(&error) == Fault::Unavailable =>
+                {
+                    RecordError::Db(error)
+                }
+                Err(RecordError::Db(error))
+                    if tried_before && crate::db::violates(&error, "orders_pkey") =>
+                {
+                    return Ok(Recorded::Existing(new.order_id));
+                }
+                other => return other,
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining < pause {
+                return Err(unavailable);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(UNAVAILABLE_LONGEST_PAUSE);
+            tried_before = true;
+        }
+    }
+
+    /// Waits until the order's checkout has ended, at most until `deadline`; true
     /// when it has, with the order when the signal carried it. This
     /// instance's coordinator signals the end of the sagas it drives; the
     /// database is read only when no signal came within `WAIT_POLL` (another
@@ -187,8 +241,8 @@ impl Checkout {
         order_id: Uuid,
         mut signal: watch::Receiver<Signal>,
         look_first: bool,
+        deadline: Instant,
     ) -> Result<(bool, Option<Arc<OrderRecord>>), sqlx::Error> {
-        let deadline = Instant::now() + self.wait;
         let waiters = self.coordinator.waiters();
         let mut look = look_first;
         let ended = loop {

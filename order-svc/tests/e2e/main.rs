@@ -15,6 +15,7 @@ mod faults;
 mod fuzz;
 mod harness;
 mod operating;
+mod outage;
 mod repair;
 mod saga;
 mod saga_metrics;

@@ -114,6 +114,7 @@ async fn handle<T, F, Fut>(
         let attempt = meta.delivery_count;
         let mut waited_out = 0_u32;
         let mut waiting = None;
+        let mut first_failure: Option<tokio::time::Instant> = None;
         loop {
             // Decoded afresh for each try: the handler consumes the envelope.
             let envelope: Envelope<T> = match decode_event(&delivery.data) {
@@ -126,8 +127,10 @@ async fn handle<T, F, Fut>(
             };
             let error = match handler(meta.clone(), envelope).await {
                 Ok(()) => {
-                    if waited_out > 0 {
-                        info!(tries = waited_out + 1, "event applied after waiting out an outage");
+                    if let Some(since) = first_failure {
+                        let waited = since.elapsed().as_secs_f64();
+                        metrics::histogram!("events_waited_out_seconds").record(waited);
+                        info!(tries = waited_out + 1, waited_seconds = waited, "event applied after waiting out an outage");
                     }
                     return ack(&delivery, answer_timeout).await;
                 }
@@ -135,6 +138,10 @@ async fn handle<T, F, Fut>(
             };
             if error.transient {
                 waited_out += 1;
+                let waited = first_failure
+                    .get_or_insert_with(tokio::time::Instant::now)
+                    .elapsed()
+                    .as_secs_f64();
                 // A lost race is retried at once and unnoticed; a failure
                 // that lasts past a few tries is an outage, and says so.
                 if waited_out >= WAITING_OUT_AFTER {
@@ -142,7 +149,7 @@ async fn handle<T, F, Fut>(
                 }
                 metrics::counter!("events_transient_retries_total").increment(1);
                 if waited_out == 1 || waited_out.is_multiple_of(10) {
-                    warn!(code = %error.code, message = %error.message, tries = waited_out, "event handler failed transiently: waiting it out");
+                    warn!(code = %error.code, message = %error.message, tries = waited_out, waited_seconds = waited, "event handler failed transiently: waiting it out");
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(transient_backoff(waited_out)) => continue,

@@ -196,6 +196,7 @@ impl ServerState {
                 // until it succeeds or the caller's deadline passes. Past it,
                 // nobody waits for the answer: dropped, as an expired request.
                 let mut tries = 0_u32;
+                let mut first_failure: Option<tokio::time::Instant> = None;
                 loop {
                     let attempt =
                         AssertUnwindSafe(route(context.clone(), envelope.payload.clone()))
@@ -208,9 +209,13 @@ impl ServerState {
                     match attempt {
                         Err(error) if error.transient => {
                             tries += 1;
+                            let waited = first_failure
+                                .get_or_insert_with(tokio::time::Instant::now)
+                                .elapsed()
+                                .as_secs_f64();
                             metrics::counter!("rpc_server_transient_retries_total").increment(1);
                             if tries == 1 || tries.is_multiple_of(10) {
-                                warn!(code = %error.code, message = %error.message, tries, "handler failed transiently: waiting it out");
+                                warn!(code = %error.code, message = %error.message, tries, waited_seconds = waited, "handler failed transiently: waiting it out");
                             }
                             tokio::select! {
                                 _ = tokio::time::sleep(transient_backoff(tries)) => {}
@@ -226,7 +231,13 @@ impl ServerState {
                                 return ack(&delivery, self.answer_timeout).await;
                             }
                         }
-                        other => break other,
+                        other => {
+                            if let Some(since) = first_failure {
+                                metrics::histogram!("rpc_server_waited_out_seconds")
+                                    .record(since.elapsed().as_secs_f64());
+                            }
+                            break other;
+                        }
                     }
                 }
             }

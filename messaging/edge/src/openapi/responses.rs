@@ -55,8 +55,9 @@ error_answer! {
     /// 429: too many requests from this client.
     TooManyRequests = "Too many requests from this client; `details.retry_after_seconds` and `Retry-After` say when to try again.",
         "retry-after" = "Seconds to wait before trying again.";
-    /// 503: a dependency (the database) is down.
-    Unavailable = "The service's database is unavailable; try again shortly.";
+    /// 503: something the service needs (its database, the broker) is briefly unavailable.
+    Unavailable = "Something the service needs (its database, the broker) is briefly unavailable (code `unavailable`); try again after `Retry-After` seconds.",
+        "retry-after" = "Seconds to wait before trying again.";
 }
 
 /// A reference to the response component `R`.

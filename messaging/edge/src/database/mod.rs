@@ -1,4 +1,9 @@
-//! Connecting to a service's own database: retry while it starts, then migrate.
+//! Connecting to a service's own database: retry while it starts, then migrate;
+//! and what its errors mean ([`fault`]).
+
+mod fault;
+
+pub use fault::{Fault, fault, of_sqlstate};
 
 use std::time::Duration;
 
@@ -32,33 +37,6 @@ const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 /// With sequential scans priced out, the plans use the indexes from the
 /// first run; a statement with no usable index still scans.
 const SESSION_SETTINGS: [(&str, &str); 1] = [("enable_seqscan", "off")];
-
-/// Whether a database error is one that passes: the server unreachable or
-/// restarting, the pool exhausted, a connection lost, or a transaction
-/// chosen as a deadlock's or a serialization conflict's victim. The same
-/// work succeeds when tried again later; anything else would fail again.
-pub fn is_transient(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(database) => database.code().is_some_and(|code| {
-            // 08: connection exception; 40001 serialization failure; 40P01
-            // deadlock; 53: insufficient resources (too many connections);
-            // 55P03 lock not available; 57P01-57P03: shutting down, crashed,
-            // not accepting connections yet.
-            code.starts_with("08")
-                || code.starts_with("53")
-                || matches!(
-                    code.as_ref(),
-                    "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03"
-                )
-        }),
-        _ => false,
-    }
-}
 
 /// The connection options `url` describes, with the session settings. TLS
 /// as `sslmode` in the URL says; without it, libpq's `prefer` for a remote
