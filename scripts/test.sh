@@ -52,7 +52,7 @@ stage "api fuzz" "schemathesis against both services' OpenAPI documents" api_fuz
 # The fault suite: each fault under checkout load, then the invariant
 # checker (both services as processes, on RabbitMQ nodes of its own; the
 # binaries the tests just built).
-stage chaos "fault suite: nine faults under load, then the invariant checker" ./scripts/chaos.sh
+stage chaos "fault suite: seventeen faults under load (eight of them PostgreSQL refusing), then the invariant checker" ./scripts/chaos.sh
 
 # A short checkout benchmark on the binaries the tests just built (debug: no
 # build of its own), beside pgbench, failing only on a collapse. The debug
